@@ -1,0 +1,49 @@
+#!/bin/sh
+# Unpacks the real FreeBSD 14.x and 15.x kernel headers from PyPI's ziglang
+# wheels into .toolchain/ (git-ignored), plus a private copy of the
+# ConcurrencyKit headers, so that no glibc header can stand in for a FreeBSD one.
+#
+# Result:
+#   .toolchain/freebsd14/{x86_64-freebsd-none,generic-freebsd}   ziglang 0.15.1
+#   .toolchain/freebsd15/{x86_64-freebsd-none,generic-freebsd,generic-openbsd}   ziglang 0.17.1
+#   .toolchain/ck/                                               libck-dev headers
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+tc=${PFSYNC_TOOLCHAIN_DIR:-$top/.toolchain}
+wheels=${PFSYNC_WHEEL_DIR:-$tc/wheels}
+mkdir -p "$tc" "$wheels"
+
+unpack() { # release ziglang-version [extra-tree]
+    rel=$1 ver=$2 extra=${3:-}
+    dest=$tc/freebsd$rel
+    [ -f "$dest/.done-$ver" ] && return 0
+    whl=$(ls "$wheels"/ziglang-"$ver"-*.whl 2>/dev/null | head -n 1 || true)
+    if [ -z "$whl" ]; then
+        python3 -m pip download --quiet "ziglang==$ver" --no-deps --only-binary=:all: -d "$wheels"
+        whl=$(ls "$wheels"/ziglang-"$ver"-*.whl | head -n 1)
+    fi
+    rm -rf "$dest" "$tc/unpack-$rel"
+    mkdir -p "$tc/unpack-$rel"
+    unzip -q "$whl" 'ziglang/lib/libc/include/generic-freebsd/*' \
+        'ziglang/lib/libc/include/x86_64-freebsd-none/*' \
+        ${extra:+"ziglang/lib/libc/include/$extra/*"} -d "$tc/unpack-$rel"
+    mv "$tc/unpack-$rel/ziglang/lib/libc/include" "$dest"
+    rm -rf "$tc/unpack-$rel"
+    touch "$dest/.done-$ver"
+}
+
+unpack 14 0.15.1
+# 0.17.1 also carries OpenBSD's headers, the authority for OpenBSD layouts.
+unpack 15 0.17.1 generic-openbsd
+
+if [ ! -f "$tc/ck/ck_queue.h" ]; then
+    if [ ! -f /usr/include/ck_queue.h ]; then
+        echo "fetch-freebsd-headers: /usr/include/ck_queue.h missing: install libck-dev" >&2
+        exit 1
+    fi
+    rm -rf "$tc/ck"
+    mkdir -p "$tc/ck"
+    cp /usr/include/ck_*.h "$tc/ck/"
+    cp -r /usr/include/gcc /usr/include/spinlock "$tc/ck/"
+fi

@@ -1,0 +1,19 @@
+//! pfsync-rs core: the pfsync wire codec and a sans-IO protocol engine.
+//!
+//! `no_std` everywhere except under test or the `std` feature. The same crate is
+//! linked into the FreeBSD kernel module (as a staticlib built for the kernel
+//! target), into the Linux userspace node, and into the simulator.
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
+#![deny(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
+pub mod time;
+pub mod wire;
