@@ -14,14 +14,22 @@ tc=${PFSYNC_TOOLCHAIN_DIR:-$top/.toolchain}
 wheels=${PFSYNC_WHEEL_DIR:-$tc/wheels}
 mkdir -p "$tc" "$wheels"
 
+find_wheel() { # ziglang-version: prints the first cached wheel of that version
+    for w in "$wheels"/ziglang-"$1"-*.whl; do
+        [ -f "$w" ] && { echo "$w"; return 0; }
+    done
+    return 0
+}
+
 unpack() { # release ziglang-version [extra-tree]
     rel=$1 ver=$2 extra=${3:-}
     dest=$tc/freebsd$rel
     [ -f "$dest/.done-$ver" ] && return 0
-    whl=$(ls "$wheels"/ziglang-"$ver"-*.whl 2>/dev/null | head -n 1 || true)
+    whl=$(find_wheel "$ver")
     if [ -z "$whl" ]; then
         python3 -m pip download --quiet "ziglang==$ver" --no-deps --only-binary=:all: -d "$wheels"
-        whl=$(ls "$wheels"/ziglang-"$ver"-*.whl | head -n 1)
+        whl=$(find_wheel "$ver")
+        [ -n "$whl" ] || { echo "fetch-freebsd-headers: no ziglang $ver wheel" >&2; exit 1; }
     fi
     rm -rf "$dest" "$tc/unpack-$rel"
     mkdir -p "$tc/unpack-$rel"

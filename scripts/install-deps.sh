@@ -32,6 +32,8 @@ if [ -n "$missing" ]; then
     echo "install-deps: installing:$missing"
     $SUDO apt-get update -qq
     # tshark asks whether non-root users may capture; the default answer is fine.
+    # $missing is a space-separated package list: splitting it is intended.
+    # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 

@@ -15,5 +15,8 @@
     )
 )]
 
+#[cfg(feature = "kernel")]
+#[allow(unsafe_code)]
+pub mod ffi;
 pub mod time;
 pub mod wire;

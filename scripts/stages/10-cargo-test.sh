@@ -1,0 +1,4 @@
+#!/bin/sh
+# Host unit, integration and doc tests of every workspace member.
+set -eu
+cargo test --workspace

@@ -1,0 +1,3 @@
+#!/bin/sh
+set -eu
+cargo fmt --all --check
