@@ -6,6 +6,8 @@ what FreeBSD's kernel linker and the amd64 kernel ABI require:
 
   header      ELF64, relocatable (amd64 kmods are not shared objects), x86-64,
               OSABI FreeBSD.
+  module      it carries module metadata (set_modmetadata_set, written by
+              DECLARE_MODULE and MODULE_VERSION), which kldload looks for.
   fpu         no SSE/AVX/MMX/x87 instructions or registers: the kernel does not
               save FPU state for its own code (llvm-objdump disassembly).
   redzone     no stack accesses below %rsp: interrupts on the kernel stack
@@ -23,8 +25,9 @@ what FreeBSD's kernel linker and the amd64 kernel ABI require:
               link_elf_fix_link_set() resolves against that section.
   exports     defined global/weak symbols only from the keep list
               (kmod/export_syms, FreeBSD's EXPORT_SYMS).
-  stack       no function lowers %rsp by more than --max-frame bytes at once
-              (kernel stacks are about 16 KiB).
+  stack       no function's stack frame exceeds --max-frame bytes (kernel
+              stacks are about 16 KiB); estimated from the constant %rsp
+              adjustments, including stack-probe sequences.
 
 Usage:
   audit-ko.py decls --cflags FILE --header-dir DIR [--header-dir DIR...] \
@@ -89,7 +92,10 @@ FPU_MNEMONIC = re.compile(
 )
 # A memory operand at a negative displacement from %rsp: "-8(%rsp)", "-0x10(%rsp,...)".
 RED_ZONE = re.compile(r"(^|[\s,])-(0x[0-9a-f]+|\d+)\(%rsp[,)]")
-STACK_LOWER = re.compile(r"^subq\s+\$(0x[0-9a-f]+|\d+),\s*%rsp$")
+# How a function makes its frame: "subq $N, %rsp", once, or a few times
+# with a probe store after each page (-Z stack probes, inline); for large
+# frames LLVM computes the bottom in %r11 and probes down to it in a loop.
+STACK_LOWER = re.compile(r"^subq\s+\$(0x[0-9a-f]+|\d+),\s*%(rsp|r11)$")
 
 
 class Elf:
@@ -197,6 +203,11 @@ def check(path, declared, keep, max_frame):
     if problems:
         return problems
 
+    metadata = [s for s in elf.sections if s["name"] == "set_modmetadata_set"]
+    if not metadata or metadata[0]["size"] == 0:
+        problems.append(("module", "no set_modmetadata_set section: not a kernel module "
+                                   "(DECLARE_MODULE/MODULE_VERSION missing)"))
+
     for s in elf.sections:
         if s["name"] in (".tdata", ".tbss") or s["name"].startswith((".tdata.", ".tbss.")) \
                 or s["flags"] & SHF_TLS:
@@ -228,7 +239,10 @@ def check(path, declared, keep, max_frame):
         elif name not in keep:
             problems.append(("exports", f"{name} is exported but not on the keep list"))
 
-    largest = []
+    # Per function, the sum of every constant lowering of %rsp (or of the
+    # probe-loop bound in %r11): the frame size, or a little more when the
+    # probe loop's own page step is counted too.
+    frames = {}
     for func, mnemonic, operands in disassemble(path):
         if FPU_MNEMONIC.match(mnemonic) or FPU_REGISTER.search(operands):
             problems.append(("fpu", f"{func}: {mnemonic} {operands}".rstrip()))
@@ -236,11 +250,11 @@ def check(path, declared, keep, max_frame):
             problems.append(("redzone", f"{func}: {mnemonic} {operands}"))
         m = STACK_LOWER.match(f"{mnemonic} {operands}")
         if m:
-            largest.append((int(m.group(1), 0), func))
-    largest.sort(reverse=True)
+            frames[func] = frames.get(func, 0) + int(m.group(1), 0)
+    largest = sorted(((size, func) for func, size in frames.items()), reverse=True)
     for size, func in largest:
         if size > max_frame:
-            problems.append(("stack", f"{func} lowers %rsp by {size} bytes (limit {max_frame})"))
+            problems.append(("stack", f"{func} has a stack frame of about {size} bytes (limit {max_frame})"))
     check.largest_frame = largest[0] if largest else (0, "-")
     return problems
 
@@ -332,7 +346,7 @@ def cmd_check(args):
         if problems:
             failed += 1
         else:
-            print("  ok: header fpu redzone tls common relocs undefined exports stack")
+            print("  ok: header module fpu redzone tls common relocs undefined exports stack")
     return 1 if failed else 0
 
 

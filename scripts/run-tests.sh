@@ -2,7 +2,8 @@
 # Runs every executable scripts/stages/NN-name.sh in name order and sums up.
 # A stage passes with exit 0, is skipped with exit 77 (its last output line is
 # taken as the reason) and fails with anything else. Each stage's output goes
-# to build/test-logs/<stage>.log and is shown in full when the stage fails.
+# to build/test-logs/<stage>.log and is shown in full when the stage fails,
+# or always with PFSYNC_TEST_VERBOSE=1 (CI sets it).
 #   scripts/run-tests.sh [PATTERN]   run only stages whose file name contains PATTERN
 set -u
 
@@ -31,10 +32,16 @@ for stage in scripts/stages/[0-9]*; do
     case $rc in
     0)
         passed=$((passed + 1))
+        if [ "${PFSYNC_TEST_VERBOSE:-0}" = 1 ]; then
+            sed 's/^/   | /' "$log"
+        fi
         printf '   %s: PASS (%ss)\n' "$name" "$secs"
         ;;
     77)
         skipped=$((skipped + 1))
+        if [ "${PFSYNC_TEST_VERBOSE:-0}" = 1 ]; then
+            sed 's/^/   | /' "$log"
+        fi
         reason=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1)
         printf '   %s: SKIP (%s)\n' "$name" "${reason:-no reason given}"
         ;;

@@ -72,9 +72,21 @@ func() { # NAME BODY...: a local function with a frame, as the kernel builds the
     printf ' popq %%rbp\n ret\n'
 }
 
-func clean 'xorl %edi, %edi' 'callq printf' >clean.s
+# What DECLARE_MODULE leaves behind: a pointer in the module metadata set.
+metadata='.section set_modmetadata_set,"a"
+.p2align 3
+ .quad 0'
+
+{
+    func clean 'xorl %edi, %edi' 'callq printf'
+    echo "$metadata"
+} >clean.s
 asm clean $fbsd
 expect_pass clean.ko
+
+func nomodule 'xorl %edi, %edi' 'callq printf' >nomodule.s
+asm nomodule $fbsd
+expect_fail nomodule.ko module
 
 func sse 'movaps %xmm0, %xmm1' >sse.s
 asm sse $fbsd
@@ -123,6 +135,19 @@ expect_fail exported.ko exports
 func bigframe 'subq $8192, %rsp' 'addq $8192, %rsp' >bigframe.s
 asm bigframe $fbsd
 expect_fail bigframe.ko stack
+
+# The same frame made the way rustc's inline stack probes make it: page by page.
+func probed 'subq $4096, %rsp' 'movq $0, (%rsp)' 'subq $4096, %rsp' 'movq $0, (%rsp)' \
+    'subq $816, %rsp' 'addq $9008, %rsp' >probed.s
+asm probed $fbsd
+expect_fail probed.ko stack
+
+# ... and in a probe loop down to a bound computed in %r11.
+func probeloop 'movq %rsp, %r11' 'subq $36864, %r11' '1: subq $4096, %rsp' \
+    'movq $0, (%rsp)' 'cmpq %r11, %rsp' 'jne 1b' 'subq $3152, %rsp' \
+    'addq $40016, %rsp' >probeloop.s
+asm probeloop $fbsd
+expect_fail probeloop.ko stack
 
 # A Linux object: not relinked, so the OSABI stays System V.
 func linux 'nop' >linux.s
