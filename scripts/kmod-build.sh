@@ -50,6 +50,7 @@ x86_64-unknown-freebsd$rel.0
 -nostdinc
 -I$out/gen
 -I$top/bindings
+-I$top/kmod
 -isystem
 $hdr/x86_64-freebsd-none
 -isystem
