@@ -7,12 +7,50 @@
 //! Multi-byte integers are big-endian on the wire unless a field is documented
 //! as `raw` (state `id`, `creatorid`, addresses, ports), which are opaque bytes
 //! copied verbatim, exactly as pf does.
+//!
+//! Layout: one file per wire struct (`header`, `clr`, `ids` for INS_ACK /
+//! UPD_REQ / DEL_C, `upd_c`, `bus`, `tdb`, `peer`, `state_format` for the
+//! FreeBSD full states, `openbsd` for OpenBSD's), each with a `field` module of
+//! offsets and a layout table ([`layout::ALL`]) built from the same constants;
+//! [`FrameReader`] walks a received frame, [`FrameBuilder`] fills one to send.
+//!
+//! Every `parse` takes a slice at least the record's `LEN` long (extra bytes are
+//! ignored) and every `emit` writes exactly `LEN` bytes into the front of the
+//! buffer it is given, returning `BadLen` if the buffer is shorter.
 
 pub mod action;
+pub mod builder;
+pub mod bus;
+pub mod clr;
+pub mod field;
+pub mod header;
+pub mod ids;
+pub mod layout;
+pub mod openbsd;
+pub mod peer;
+pub mod reader;
+#[cfg(any(test, feature = "std"))]
+pub mod samples;
 pub mod state;
+pub mod state_format;
+pub mod tdb;
+pub mod upd_c;
+
+#[cfg(test)]
+mod tests;
 
 pub use action::{Action, MsgVersion};
+pub use builder::{FrameBuilder, Full};
+pub use bus::{Bus, BusStatus};
+pub use clr::Clr;
+pub use header::{Header, Subheader, VERSION_FREEBSD, VERSION_OPENBSD};
+pub use ids::{DelC, InsAck, UpdReq};
+pub use openbsd::{OpenBsdState, OpenBsdStateKey};
+pub use reader::{Dialect, Event, FrameReader, Message};
 pub use state::{IfName, Peer, Scrub, StateId, StateKey, StateRecord, TagName};
+pub use state_format::StateChecks;
+pub use tdb::Tdb;
+pub use upd_c::UpdC;
 
 /// Why a frame or a message was refused. One variant per `pfsyncstats` counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,3 +71,60 @@ pub enum Error {
 }
 
 pub type Result<T> = core::result::Result<T, Error>;
+
+/// Which check refused one message. All but `Short` count as [`Error::BadVal`].
+///
+/// Stock splits these over two stages: `Timeout`, `PeerState`, `Direction` and
+/// `AddressFamily` are its wire checks (`badval`); `IfName` and `CreatorId` are
+/// checked by `pfsync_state_import`, whose failure stock counts as `badact`
+/// for INS and `badstate` for UPD. The remaining name checks have no stock
+/// equivalent (stock passes such names on unterminated). The engine can use
+/// [`Reject::is_import_check`] to reproduce stock's counters exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reject {
+    /// Fewer bytes than the record (only from direct `decode` calls; the frame
+    /// reader checks whole sections first and reports `BadLen` instead).
+    Short,
+    /// `timeout >= PFTM_MAX`.
+    Timeout,
+    /// `src.state` or `dst.state` above `PF_TCPS_PROXY_DST`.
+    PeerState,
+    /// `direction > PF_OUT`.
+    Direction,
+    /// Family neither `AF_INET` nor `AF_INET6` (of the dialect).
+    AddressFamily,
+    /// `ifname` without NUL in 16 bytes.
+    IfName,
+    /// `creatorid` 0.
+    CreatorId,
+    /// `rt_ifname` without NUL.
+    RtIfName,
+    /// `orig_ifname` without NUL.
+    OrigIfName,
+    /// `tagname` without NUL in 64 bytes.
+    TagName,
+}
+
+impl Reject {
+    /// True for the checks stock makes in `pfsync_state_import` rather than
+    /// in the message handler.
+    pub const fn is_import_check(self) -> bool {
+        matches!(
+            self,
+            Reject::IfName
+                | Reject::CreatorId
+                | Reject::RtIfName
+                | Reject::OrigIfName
+                | Reject::TagName
+        )
+    }
+}
+
+impl From<Reject> for Error {
+    fn from(r: Reject) -> Error {
+        match r {
+            Reject::Short => Error::BadLen,
+            _ => Error::BadVal,
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! Walking a received frame, the way stock `pfsync_input` does.
+//!
+//! ```text
+//! let mut frame = FrameReader::new(bytes)?;      // frame-level: HdrOps, BadVer, BadLen
+//! for event in &mut frame {
+//!     match event {
+//!         Ok(Event::Section { action, count }) => iacts[action] += count,
+//!         Ok(Event::Message(m)) => handle(m),
+//!         Ok(Event::Rejected { .. }) => badval += 1,  // that message only; walk goes on
+//!         Ok(Event::Skipped { .. }) => {}             // OpenBSD: unknown action skipped
+//!         Err(e) => count(e),                         // rest of frame dropped; walk ends
+//!     }
+//! }
+//! ```
+//!
+//! How the caller learns what happened:
+//! - `FrameReader::new` fails for the whole frame (`HdrOps` shorter than the
+//!   header, `BadVer`, `BadLen` when `len` exceeds the bytes given).
+//! - [`Event::Section`] is yielded for every subheader stock accepts far enough
+//!   to bump `pfsyncs_iacts[action] += count` (all actions below `ACT_MAX`,
+//!   including DEL/INS_F/DEL_F, EOF, and sections about to fail `BadLen`).
+//! - [`Event::Rejected`] is one message failing its value checks (stock:
+//!   `badval`, skip the message); the walk continues with the next one.
+//! - `Err(e)` ends the walk: `BadAct` (action >= ACT_MAX, or DEL/INS_F/DEL_F),
+//!   `BadLen` (a section's `count` records do not fit before the end, or EOF
+//!   not at the end of the bytes given). Messages already yielded stand, as in
+//!   stock, which applies them as it goes. The iterator returns `None` after.
+//! - EOF ends the walk without error when it sits exactly at the end of the
+//!   bytes given (stock compares with the packet length, not with `len`).
+//!
+//! Deliberate differences from stock, all stricter, all on malformed input:
+//! sections are bounded by the header's `len` (stock bounds its pull-down by the
+//! packet length, so records could be read from bytes past `len`); BUS and TDB
+//! sections are length-checked always (stock skips those checks when it is not
+//! waiting for a bulk update, or lacks IPSEC); names without NUL are refused in
+//! every message that carries one. Stock's BUS handler looks at the first BUS
+//! record only; this reader yields all of them and leaves that to the engine.
+
+use super::action::{Action, MsgVersion};
+use super::bus::Bus;
+use super::clr::Clr;
+use super::header::{Header, Subheader, VERSION_FREEBSD, VERSION_OPENBSD};
+use super::ids::{DelC, InsAck, UpdReq};
+use super::openbsd::OpenBsdState;
+use super::state::{StateId, StateRecord};
+use super::state_format::StateChecks;
+use super::tdb::Tdb;
+use super::upd_c::UpdC;
+use super::{Error, Reject, Result};
+
+/// Which receiver's rules to apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// FreeBSD 14.x: `ACT_MAX` 15, so INS_1500/UPD_1500 are `BadAct`.
+    FreeBsd14,
+    /// FreeBSD 15.x: `ACT_MAX` 17.
+    FreeBsd15,
+    /// OpenBSD: header version 6, record length in the subheader, unknown
+    /// actions skipped.
+    OpenBsd,
+}
+
+/// One decoded message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message {
+    Clr(Clr),
+    Ins {
+        version: MsgVersion,
+        state: StateRecord,
+    },
+    Upd {
+        version: MsgVersion,
+        state: StateRecord,
+    },
+    InsAck(InsAck),
+    UpdC(UpdC),
+    UpdReq(UpdReq),
+    DelC(DelC),
+    Bus(Bus),
+    Tdb(Tdb),
+    /// OpenBSD INS (13).
+    OpenBsdIns(OpenBsdState),
+    /// OpenBSD UPD (14).
+    OpenBsdUpd(OpenBsdState),
+    /// OpenBSD full-state DEL (6): OpenBSD looks only at the identity, and so
+    /// does this reader (the rest of the 264 bytes is not validated).
+    OpenBsdDel(StateId),
+}
+
+/// What the walk found next. See the module documentation.
+///
+/// Large (a full state inline) because the core may not allocate; callers
+/// handle one event at a time, so only one lives on the stack.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A subheader: stock adds `count` to `pfsyncs_iacts[action]` here.
+    Section {
+        action: u8,
+        count: u16,
+    },
+    Message(Message),
+    /// Record `index` (0-based within its section) failed a value check.
+    Rejected {
+        action: u8,
+        index: u16,
+        reason: Reject,
+    },
+    /// OpenBSD: a section this receiver does not know (or knows only shorter)
+    /// was stepped over using the subheader's length.
+    Skipped {
+        action: u8,
+        count: u16,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Clr,
+    Ins(MsgVersion),
+    Upd(MsgVersion),
+    InsAck,
+    UpdC,
+    UpdReq,
+    DelC,
+    Bus,
+    Tdb,
+    ObsdIns,
+    ObsdUpd,
+    ObsdDel,
+    ObsdUpdC,
+    ObsdTdb,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    /// Records of a section still to decode.
+    Records {
+        kind: Kind,
+        action: u8,
+        stride: usize,
+        index: u16,
+        remaining: u16,
+    },
+    /// The section just announced ends the walk with this verdict.
+    Stop(Option<Error>),
+    None,
+}
+
+/// Iterator over the events of one frame. No allocation; decoded messages are
+/// returned by value.
+#[derive(Debug)]
+pub struct FrameReader<'a> {
+    bytes: &'a [u8],
+    header: Header,
+    dialect: Dialect,
+    /// Where the header's `len` says the frame ends.
+    end: usize,
+    pos: usize,
+    pending: Pending,
+    done: bool,
+}
+
+impl<'a> FrameReader<'a> {
+    /// A FreeBSD 15.x receiver. `bytes` starts at the pfsync header (the IP
+    /// header already removed) and ends where the packet ends.
+    pub fn new(bytes: &'a [u8]) -> Result<FrameReader<'a>> {
+        FrameReader::with_dialect(bytes, Dialect::FreeBsd15)
+    }
+
+    /// An OpenBSD receiver (header version 6).
+    pub fn new_openbsd(bytes: &'a [u8]) -> Result<FrameReader<'a>> {
+        FrameReader::with_dialect(bytes, Dialect::OpenBsd)
+    }
+
+    pub fn with_dialect(bytes: &'a [u8], dialect: Dialect) -> Result<FrameReader<'a>> {
+        let header = Header::parse(bytes)?;
+        let want = match dialect {
+            Dialect::FreeBsd14 | Dialect::FreeBsd15 => VERSION_FREEBSD,
+            Dialect::OpenBsd => VERSION_OPENBSD,
+        };
+        if header.version != want {
+            return Err(Error::BadVer);
+        }
+        let end = usize::from(header.len);
+        if end > bytes.len() {
+            return Err(Error::BadLen);
+        }
+        Ok(FrameReader {
+            bytes,
+            header,
+            dialect,
+            end,
+            pos: Header::LEN,
+            pending: Pending::None,
+            done: false,
+        })
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    fn finish(&mut self, verdict: Option<Error>) -> Option<Result<Event>> {
+        self.done = true;
+        self.pending = Pending::None;
+        verdict.map(Err)
+    }
+
+    fn next_record(
+        &mut self,
+        kind: Kind,
+        action: u8,
+        stride: usize,
+        index: u16,
+        remaining: u16,
+    ) -> Result<Event> {
+        let start = self.pos;
+        self.pos = start.saturating_add(stride);
+        self.pending = match remaining.checked_sub(1) {
+            Some(left) if left > 0 => Pending::Records {
+                kind,
+                action,
+                stride,
+                index: index.wrapping_add(1),
+                remaining: left,
+            },
+            _ => Pending::None,
+        };
+        // The section was bounds-checked when it was opened.
+        let rec = self.bytes.get(start..self.pos).ok_or(Error::BadLen)?;
+        Ok(match decode(kind, rec) {
+            Ok(m) => Event::Message(m),
+            Err(reason) => Event::Rejected {
+                action,
+                index,
+                reason,
+            },
+        })
+    }
+
+    fn open_section(&mut self) -> Option<Result<Event>> {
+        // Stock: `while (offset <= len - sizeof(subh))`.
+        let sub_end = self.pos.checked_add(Subheader::LEN)?;
+        if sub_end > self.end {
+            return self.finish(None);
+        }
+        let sub = match self.bytes.get(self.pos..).map(Subheader::parse) {
+            Some(Ok(s)) => s,
+            _ => return self.finish(Some(Error::BadLen)),
+        };
+        self.pos = sub_end;
+        match self.dialect {
+            Dialect::OpenBsd => self.open_openbsd(sub),
+            Dialect::FreeBsd14 | Dialect::FreeBsd15 => self.open_freebsd(sub),
+        }
+    }
+
+    fn open_freebsd(&mut self, sub: Subheader) -> Option<Result<Event>> {
+        let act_max = match self.dialect {
+            Dialect::FreeBsd14 => 15,
+            _ => 17,
+        };
+        let action = match Action::from_u8(sub.action) {
+            Some(a) if sub.action < act_max => a,
+            _ => return self.finish(Some(Error::BadAct)),
+        };
+        let kind = match action {
+            Action::Clr => Kind::Clr,
+            Action::Ins1301 => Kind::Ins(MsgVersion::V1301),
+            Action::Ins1400 => Kind::Ins(MsgVersion::V1400),
+            Action::Ins1500 => Kind::Ins(MsgVersion::V1500),
+            Action::Upd1301 => Kind::Upd(MsgVersion::V1301),
+            Action::Upd1400 => Kind::Upd(MsgVersion::V1400),
+            Action::Upd1500 => Kind::Upd(MsgVersion::V1500),
+            Action::InsAck => Kind::InsAck,
+            Action::UpdC => Kind::UpdC,
+            Action::UpdReq => Kind::UpdReq,
+            Action::DelC => Kind::DelC,
+            Action::Bus => Kind::Bus,
+            Action::Tdb => Kind::Tdb,
+            Action::Del | Action::InsF | Action::DelF => {
+                self.pending = Pending::Stop(Some(Error::BadAct));
+                return self.section(sub);
+            }
+            Action::Eof => {
+                let verdict = if self.pos == self.bytes.len() {
+                    None
+                } else {
+                    Some(Error::BadLen)
+                };
+                self.pending = Pending::Stop(verdict);
+                return self.section(sub);
+            }
+        };
+        self.open_records(sub, kind, record_len(kind))
+    }
+
+    fn open_openbsd(&mut self, sub: Subheader) -> Option<Result<Event>> {
+        let stride = usize::from(sub.len_words) * 4;
+        let known = match sub.action {
+            0 => Some(Kind::Clr),
+            2 => Some(Kind::InsAck),
+            4 => Some(Kind::ObsdUpdC),
+            5 => Some(Kind::UpdReq),
+            6 => Some(Kind::ObsdDel),
+            7 => Some(Kind::DelC),
+            10 => Some(Kind::Bus),
+            13 => Some(Kind::ObsdIns),
+            14 => Some(Kind::ObsdUpd),
+            15 => Some(Kind::ObsdTdb),
+            _ => None,
+        };
+        match known {
+            Some(kind) if stride >= record_len(kind) => self.open_records(sub, kind, stride),
+            // Retired actions (old INS/UPD/TDB) OpenBSD still pulls up and ignores.
+            None if matches!(sub.action, 1 | 3 | 11) => match self.skip(sub, stride) {
+                Some(event) => Some(Ok(event)),
+                None => self.finish(Some(Error::BadLen)),
+            },
+            // INS_F / DEL_F: handler refuses; EOF: handler ends the walk.
+            None if matches!(sub.action, 8 | 9) => self.finish(Some(Error::BadAct)),
+            None if sub.action == 12 => self.finish(None),
+            // Unknown, or a known action in a shorter form than ours: skippable
+            // only when the sender told us how long its records are.
+            _ if sub.count > 0 && stride > 0 => {
+                let len = stride.saturating_mul(usize::from(sub.count));
+                self.pos = self.pos.saturating_add(len);
+                Some(Ok(Event::Skipped {
+                    action: sub.action,
+                    count: sub.count,
+                }))
+            }
+            _ => self.finish(Some(Error::BadAct)),
+        }
+    }
+
+    /// A retired OpenBSD action: its bytes must be present, then they are ignored.
+    fn skip(&mut self, sub: Subheader, stride: usize) -> Option<Event> {
+        let len = stride.checked_mul(usize::from(sub.count))?;
+        let after = self.pos.checked_add(len)?;
+        if after > self.end {
+            return None;
+        }
+        self.pos = after;
+        Some(Event::Skipped {
+            action: sub.action,
+            count: sub.count,
+        })
+    }
+
+    fn open_records(&mut self, sub: Subheader, kind: Kind, stride: usize) -> Option<Result<Event>> {
+        let fits = stride
+            .checked_mul(usize::from(sub.count))
+            .and_then(|len| self.pos.checked_add(len))
+            .is_some_and(|after| after <= self.end);
+        self.pending = if !fits {
+            Pending::Stop(Some(Error::BadLen))
+        } else if sub.count == 0 {
+            Pending::None
+        } else {
+            Pending::Records {
+                kind,
+                action: sub.action,
+                stride,
+                index: 0,
+                remaining: sub.count,
+            }
+        };
+        self.section(sub)
+    }
+
+    fn section(&mut self, sub: Subheader) -> Option<Result<Event>> {
+        Some(Ok(Event::Section {
+            action: sub.action,
+            count: sub.count,
+        }))
+    }
+}
+
+impl Iterator for FrameReader<'_> {
+    type Item = Result<Event>;
+
+    fn next(&mut self) -> Option<Result<Event>> {
+        if self.done {
+            return None;
+        }
+        match self.pending {
+            Pending::Records {
+                kind,
+                action,
+                stride,
+                index,
+                remaining,
+            } => Some(self.next_record(kind, action, stride, index, remaining)),
+            Pending::Stop(verdict) => self.finish(verdict),
+            Pending::None => self.open_section(),
+        }
+    }
+}
+
+/// Size of one record of `kind` (FreeBSD sizes, OpenBSD where OpenBSD-only).
+const fn record_len(kind: Kind) -> usize {
+    match kind {
+        Kind::Clr => Clr::LEN,
+        Kind::Ins(v) | Kind::Upd(v) => v.state_len(),
+        Kind::InsAck => InsAck::LEN,
+        Kind::UpdC | Kind::ObsdUpdC => UpdC::LEN,
+        Kind::UpdReq => UpdReq::LEN,
+        Kind::DelC => DelC::LEN,
+        Kind::Bus => Bus::LEN,
+        Kind::Tdb => Tdb::LEN,
+        Kind::ObsdIns | Kind::ObsdUpd | Kind::ObsdDel => OpenBsdState::LEN,
+        Kind::ObsdTdb => Tdb::OPENBSD_LEN,
+    }
+}
+
+fn decode(kind: Kind, rec: &[u8]) -> core::result::Result<Message, Reject> {
+    let short = |_| Reject::Short;
+    Ok(match kind {
+        Kind::Clr => Message::Clr(Clr::parse(rec).map_err(|e| match e {
+            Error::BadVal => Reject::IfName,
+            _ => Reject::Short,
+        })?),
+        Kind::Ins(version) => Message::Ins {
+            version,
+            state: StateRecord::decode(rec, version, StateChecks::Insert)?,
+        },
+        Kind::Upd(version) => Message::Upd {
+            version,
+            state: StateRecord::decode(rec, version, StateChecks::Update)?,
+        },
+        Kind::InsAck => Message::InsAck(InsAck::parse(rec).map_err(short)?),
+        Kind::UpdC => Message::UpdC(UpdC::decode(rec)?),
+        Kind::UpdReq => Message::UpdReq(UpdReq::parse(rec).map_err(short)?),
+        Kind::DelC => Message::DelC(DelC::parse(rec).map_err(short)?),
+        Kind::Bus => Message::Bus(Bus::parse(rec).map_err(short)?),
+        Kind::Tdb => Message::Tdb(Tdb::parse(rec).map_err(short)?),
+        Kind::ObsdIns => Message::OpenBsdIns(OpenBsdState::decode(rec, true)?),
+        Kind::ObsdUpd => Message::OpenBsdUpd(OpenBsdState::decode(rec, false)?),
+        Kind::ObsdDel => Message::OpenBsdDel(OpenBsdState::identity(rec)?),
+        Kind::ObsdUpdC => Message::UpdC(UpdC::decode_openbsd(rec)?),
+        Kind::ObsdTdb => Message::Tdb(Tdb::parse_openbsd(rec).map_err(short)?),
+    })
+}
