@@ -15,6 +15,7 @@
     )
 )]
 
+pub mod auth;
 #[cfg(feature = "kernel")]
 #[allow(unsafe_code)]
 pub mod ffi;
