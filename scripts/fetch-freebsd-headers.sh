@@ -5,7 +5,7 @@
 #
 # Result:
 #   .toolchain/freebsd14/{x86_64-freebsd-none,generic-freebsd}   ziglang 0.15.1
-#   .toolchain/freebsd15/{x86_64-freebsd-none,generic-freebsd,generic-openbsd}   ziglang 0.17.1
+#   .toolchain/freebsd15/{x86_64-freebsd-none,generic-freebsd,generic-openbsd,x86_64-openbsd-none}   ziglang 0.17.1
 #   .toolchain/ck/                                               libck-dev headers
 set -eu
 
@@ -41,9 +41,24 @@ unpack() { # release ziglang-version [extra-tree]
     touch "$dest/.done-$ver"
 }
 
+add_tree() { # release ziglang-version tree: one more include tree from a cached wheel
+    rel=$1 ver=$2 tree=$3
+    dest=$tc/freebsd$rel
+    [ -d "$dest/$tree" ] && return 0
+    whl=$(find_wheel "$ver")
+    [ -n "$whl" ] || { echo "fetch-freebsd-headers: no ziglang $ver wheel" >&2; exit 1; }
+    rm -rf "$tc/unpack-$rel-$tree"
+    mkdir -p "$tc/unpack-$rel-$tree"
+    unzip -q "$whl" "ziglang/lib/libc/include/$tree/*" -d "$tc/unpack-$rel-$tree"
+    mv "$tc/unpack-$rel-$tree/ziglang/lib/libc/include/$tree" "$dest/$tree"
+    rm -rf "$tc/unpack-$rel-$tree"
+}
+
 unpack 14 0.15.1
 # 0.17.1 also carries OpenBSD's headers, the authority for OpenBSD layouts.
 unpack 15 0.17.1 generic-openbsd
+# amd64 machine/ headers, without which OpenBSD's sys/types.h does not compile.
+add_tree 15 0.17.1 x86_64-openbsd-none
 
 if [ ! -f "$tc/ck/ck_queue.h" ]; then
     if [ ! -f /usr/include/ck_queue.h ]; then

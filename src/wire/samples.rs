@@ -133,7 +133,7 @@ pub fn upd_c(n: u8) -> UpdC {
         src: peer(n),
         dst: peer(n.wrapping_add(1)),
         creatorid: id.creatorid,
-        expire: 0,
+        expire: 7777,
         timeout: 3,
         state_flags: 0,
     }
