@@ -4,7 +4,7 @@
 set -eu
 command -v shellcheck >/dev/null 2>&1 || { echo "shellcheck not installed: skipped"; exit 77; }
 shellcheck vm-tests/run.sh vm-tests/guest/*.sh
-python3 -m py_compile vm-tests/console.py
+python3 -c "import ast, sys; ast.parse(open(sys.argv[1]).read())" vm-tests/console.py
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for host in qemu bhyve; do
