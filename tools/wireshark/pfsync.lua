@@ -298,6 +298,14 @@ local function check_values(item, timeout, states, direction, af, openbsd)
     end
 end
 
+-- A NUL-padded name field must hold a NUL (pf imports it as a C string).
+local function check_name(item, tvb, off, len, what)
+    for i = 0, len - 1 do
+        if tvb(off + i, 1):uint() == 0 then return end
+    end
+    item:add_proto_expert_info(ef.badval, what .. " has no NUL in its " .. len .. " bytes")
+end
+
 local function add_counters(tree, field, tvb, off)
     -- u32[2][2]: per direction {high, low}, both big-endian.
     tree:add(field, tvb(off, 8), tvb(off, 8):uint64())
@@ -396,6 +404,14 @@ local function dissect_state(tvb, off, tree, format)
         end
     end
     check_values(t, timeout, { s1, s2 }, direction, wire_af, false)
+    check_name(t, tvb, off + 8, 16, "ifname")
+    if format == 1400 then
+        check_name(t, tvb, off + 261, 16, "rt_ifname")
+    elseif format == 1500 then
+        check_name(t, tvb, off + 232, 64, "tagname")
+        check_name(t, tvb, off + 296, 16, "rt_ifname")
+        check_name(t, tvb, off + 312, 16, "orig_ifname")
+    end
     return string.format("id %s creatorid %s %s", tvb(off, 8):bytes():tohex(), tvb(off + 228, 4):bytes():tohex(), k0)
 end
 
@@ -436,6 +452,7 @@ local function dissect_openbsd_state(tvb, off, tree)
     t:add(f.set_prio, tvb(off + 262, 1))
     t:add(f.set_prio, tvb(off + 263, 1))
     check_values(t, tvb(off + 255, 1):uint(), { s1, s2 }, tvb(off + 252, 1):uint(), af, true)
+    check_name(t, tvb, off + 8, 16, "ifname")
     return string.format("id %s creatorid %s %s", tvb(off, 8):bytes():tohex(), tvb(off + 236, 4):bytes():tohex(), k0)
 end
 
@@ -474,6 +491,7 @@ end
 local function dissect_clr(tvb, off, t)
     t:add(f.ifname, tvb(off, 16))
     t:add(f.creatorid, tvb(off + 16, 4))
+    check_name(t, tvb, off, 16, "ifname")
     local name = tvb(off, 16):stringz()
     if name == "" then name = "(all)" end
     return string.format("ifname %s creatorid %s", name, tvb(off + 16, 4):bytes():tohex())
@@ -575,7 +593,7 @@ function pfsync.dissector(tvb, pinfo, tree)
         local len_words = tvb(off + 1, 1):uint()
         local count = tvb(off + 2, 2):uint()
         local names = openbsd and OPENBSD_ACTIONS or FREEBSD_ACTIONS
-        local name = names[action] or ("action " .. action)
+        local name = names[action] or ("ACTION_" .. action)
         local size
         if openbsd then
             size = len_words * 4

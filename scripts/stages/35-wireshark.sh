@@ -1,0 +1,163 @@
+#!/bin/sh
+# The Wireshark Lua dissector (tools/wireshark/pfsync.lua) against fixtures
+# built by the core codec (pfsyncdump --synth): tshark must decode the values
+# the fixtures were built with, flag every malformed frame with the right
+# expert info, and agree frame by frame with pfsyncdump's own decoding.
+set -eu
+
+if ! command -v tshark >/dev/null 2>&1; then
+    echo "35-wireshark: tshark not installed (scripts/install-deps.sh test)"
+    exit 77
+fi
+
+cargo build -q -p pfsyncdump
+bin=target/debug/pfsyncdump
+lua=tools/wireshark/pfsync.lua
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# A private configuration directory: no user preferences or plugins leak in.
+# Debian's init.lua runs -X scripts as root (run_user_scripts_when_superuser).
+HOME=$work
+XDG_CONFIG_HOME=$work
+export HOME XDG_CONFIG_HOME
+
+ts() {
+    tshark -n -X "lua_script:$lua" "$@" 2>"$work/tshark.err" || {
+        cat "$work/tshark.err" >&2
+        return 1
+    }
+    if grep -qi "lua.*error\|error.*lua" "$work/tshark.err"; then
+        cat "$work/tshark.err" >&2
+        return 1
+    fi
+}
+
+fail=0
+check() { # description, expected, actual
+    if [ "$2" = "$3" ]; then
+        echo "ok   $1"
+    else
+        echo "FAIL $1: expected [$2], got [$3]"
+        fail=1
+    fi
+}
+
+synth() { # kind, file, extra options...
+    kind=$1
+    out=$2
+    shift 2
+    "$bin" --synth "$kind" -q --no-summary -w "$out" "$@"
+}
+
+synth all "$work/all-raw.pcap" --write-link raw
+synth all "$work/all-eth6.pcap" --write-link ethernet --synth-ipv6
+synth all "$work/all-vlan.pcapng" --write-link vlan --pcapng
+synth all "$work/all-sll.pcap" --write-link sll
+synth all "$work/all-sll2.pcap" --write-link sll2
+synth valid "$work/valid-121.pcap" --write-link pfsync-freebsd
+
+# 1. Every link type carries the same frames: the per-frame summary lines agree.
+ts -r "$work/all-raw.pcap" -T fields -e frame.number -e _ws.col.Info >"$work/raw.info"
+for f in all-eth6.pcap all-vlan.pcapng all-sll.pcap all-sll2.pcap; do
+    ts -r "$work/$f" -T fields -e frame.number -e _ws.col.Info >"$work/$f.info"
+    check "$f decodes like the raw IPv4 capture" "" "$(diff "$work/raw.info" "$work/$f.info" | head -3)"
+done
+frames=$(grep -c "pfsync" "$work/raw.info")
+check "pfsync frames in the all fixture" 27 "$frames"
+check "FreeBSD DLT_PFSYNC 121 (HHDLC encapsulation) is dissected" 17 \
+    "$(ts -r "$work/valid-121.pcap" -T fields -e pfsync.version | grep -c .)"
+
+# 2. Specific decoded values.
+field() { # file, frame number, field
+    ts -r "$1" -Y "frame.number == $2" -T fields -E aggregator=, -e "$3"
+}
+raw=$work/all-raw.pcap
+check "frame 1 action" "1" "$(field "$raw" 1 pfsync.action | cut -d, -f1)"
+check "frame 1 message version" "1301" "$(field "$raw" 1 pfsync.msg_version)"
+check "frame 2 message versions" "1400,1400" "$(field "$raw" 2 pfsync.msg_version)"
+check "frame 3 action names" "INS_1500,EOF" "$(field "$raw" 3 pfsync.action_name)"
+check "frame 3 tagnames" "web-in,web-in" "$(field "$raw" 3 pfsync.tagname)"
+check "frame 3 IPv6 state address" "2001:db8::10,2001:db8:1::20,2001:db8::10,2001:db8:1::20" \
+    "$(field "$raw" 3 pfsync.key.addr6)"
+check "frame 3 IPv4 state address" "192.0.2.10,198.51.100.20,192.0.2.10,198.51.100.20" \
+    "$(field "$raw" 3 pfsync.key.addr4)"
+check "frame 3 ids" "0x0123456789abcd04,0x0123456789abcd05" "$(field "$raw" 3 pfsync.id)"
+check "frame 3 creatorids" "0x0a0b0c0d,0x0a0b0c0d" "$(field "$raw" 3 pfsync.creatorid)"
+check "frame 3 pfcksum" "00112233445566778899aabbccddeeff" "$(field "$raw" 3 pfsync.pfcksum)"
+check "frame 3 timeouts" "2,8" "$(field "$raw" 3 pfsync.timeout)"
+check "frame 7 UPD_C count" "2" "$(field "$raw" 7 pfsync.count | cut -d, -f1)"
+check "frame 8 DEL_C ids" "0x0123456789abcd0b,0x0123456789abcd0c,0x0123456789abcd0d" \
+    "$(field "$raw" 8 pfsync.id)"
+check "frame 11 bulk request" "1" "$(field "$raw" 11 pfsync.upd_req.bulk)"
+check "frame 12/13 BUS status" "1 2" \
+    "$(field "$raw" 12 pfsync.bus.status) $(field "$raw" 13 pfsync.bus.status)"
+check "frame 13 BUS endtime" "5" "$(field "$raw" 13 pfsync.bus.endtime)"
+check "frame 15 TDB spi / destination" "0x00001001 198.51.100.7" \
+    "$(field "$raw" 15 pfsync.tdb.spi) $(field "$raw" 15 pfsync.tdb.addr4)"
+check "frame 17 OpenBSD version" "6" "$(field "$raw" 17 pfsync.version)"
+check "frame 17 OpenBSD actions" "INS,UPD_C,DEL_C,TDB,ACTION_20" "$(field "$raw" 17 pfsync.action_name)"
+check "frame 17 OpenBSD record lengths (words)" "66,21,3,13,2" "$(field "$raw" 17 pfsync.subheader.len)"
+check "frame 17 OpenBSD INS family (AF_INET6 24)" "24" "$(field "$raw" 17 pfsync.af)"
+check "IPv6 transport" "ff12::f0" "$(field "$work/all-eth6.pcap" 1 ipv6.dst)"
+
+# 3. Expert info on the malformed fixtures (frame numbers from synth.rs order).
+experts() {
+    ts -r "$raw" -Y "$1" -T fields -e frame.number | tr '\n' ' ' | sed 's/ $//'
+}
+check "hdrops frames" "18" "$(experts pfsync.hdrops)"
+check "badver frames" "19" "$(experts pfsync.badver)"
+check "badlen frames" "20 23 27" "$(experts pfsync.badlen)"
+check "badact frames" "21 22" "$(experts pfsync.badact)"
+check "badval frames" "24 25 26" "$(experts pfsync.badval)"
+
+# 4. Frame by frame, the dissector and the Rust codec (pfsyncdump --json)
+#    must see the same messages (action, id, creatorid) and the same errors.
+ts -r "$raw" -T fields -E aggregator=, -E occurrence=a -e frame.number -e pfsync.version \
+    -e pfsync.action_name -e pfsync.id -e pfsync.hdrops -e pfsync.badver -e pfsync.badlen \
+    -e pfsync.badact -e pfsync.badval >"$work/tshark.tsv"
+"$bin" -r "$raw" --json --no-summary >"$work/dump.json"
+if python3 - "$work/tshark.tsv" "$work/dump.json" <<'EOF'; then echo "ok   dissector and codec agree frame by frame"; else echo "FAIL dissector and codec disagree"; fail=1; fi
+import json, sys
+
+tshark = {}
+for line in open(sys.argv[1]):
+    cols = line.rstrip("\n").split("\t")
+    cols += [""] * (9 - len(cols))
+    num, version, actions, ids = cols[0], cols[1], cols[2], cols[3]
+    errors = sorted(k for k, v in zip(["hdrops", "badver", "badlen", "badact", "badval"], cols[4:9]) if v)
+    tshark[int(num)] = (version, actions, ids, errors)
+
+bad = 0
+for line in open(sys.argv[2]):
+    frame = json.loads(line)
+    if "skipped" in frame:
+        continue
+    n = frame["frame"]
+    version, actions, ids, errors = tshark.get(n, ("", "", "", []))
+    # On malformed frames the dissector goes on naming sections a receiver
+    # would drop; compare sections on clean frames, messages everywhere.
+    ws_ids = [int(i, 16) for i in ids.split(",") if i]
+    rs_ids = [int(m["id"], 16) for m in frame["messages"] if "id" in m]
+    rs_errors = sorted(set(e["kind"] for e in frame["errors"]))
+    hdr = frame.get("header", {})
+    problems = []
+    if hdr and str(hdr["version"]) != version:
+        problems.append(f"version {hdr['version']} vs {version}")
+    if not frame["errors"] and ws_ids != rs_ids:
+        problems.append(f"ids {rs_ids} vs {ws_ids}")
+    if frame["errors"] and not set(rs_ids) <= set(ws_ids):
+        problems.append(f"ids {rs_ids} not all in {ws_ids}")
+    if rs_errors != sorted(set(errors)):
+        problems.append(f"errors {rs_errors} vs {errors}")
+    rs_sections = [s["action_name"] for s in frame["sections"]]
+    ws_sections = [a for a in actions.split(",") if a]
+    if not frame["errors"] and rs_sections != ws_sections:
+        problems.append(f"sections {rs_sections} vs {ws_sections}")
+    if problems:
+        bad += 1
+        print(f"frame {n}: " + "; ".join(problems))
+sys.exit(1 if bad else 0)
+EOF
+
+exit $fail
