@@ -69,6 +69,9 @@ mod tests {
         assert_eq!(pf_addr(&v6, 28, Dialect::FreeBsd), "2001:db8::1");
         assert_eq!(pf_addr(&v6, 24, Dialect::OpenBsd), "2001:db8::1");
         assert!(pf_addr(&v6, 24, Dialect::FreeBsd).starts_with("0x2001"));
-        assert_eq!(endpoint(&v6, &[1, 187], 28, Dialect::FreeBsd), "[2001:db8::1]:443");
+        assert_eq!(
+            endpoint(&v6, &[1, 187], 28, Dialect::FreeBsd),
+            "[2001:db8::1]:443"
+        );
     }
 }

@@ -48,12 +48,26 @@ pub struct Decoded {
 /// One reader event, with the section it belongs to where that helps.
 #[derive(Debug)]
 pub enum Item {
-    Section { action: u8, count: u16 },
-    Message(Message),
-    Rejected { action: u8, index: u16, reason: Reject },
-    Skipped { action: u8, count: u16 },
+    Section {
+        action: u8,
+        count: u16,
+    },
+    /// Boxed: a state record is 360 bytes, the other events a few.
+    Message(Box<Message>),
+    Rejected {
+        action: u8,
+        index: u16,
+        reason: Reject,
+    },
+    Skipped {
+        action: u8,
+        count: u16,
+    },
     /// The walk stopped here; the rest of the frame was dropped.
-    Stopped { error: Error, section: Option<(u8, u16)> },
+    Stopped {
+        error: Error,
+        section: Option<(u8, u16)>,
+    },
 }
 
 pub fn decode(bytes: &[u8], choice: DialectChoice) -> Decoded {
@@ -83,7 +97,7 @@ pub fn decode(bytes: &[u8], choice: DialectChoice) -> Decoded {
                 section = Some((action, count));
                 Item::Section { action, count }
             }
-            Ok(Event::Message(m)) => Item::Message(m),
+            Ok(Event::Message(m)) => Item::Message(Box::new(m)),
             Ok(Event::Rejected {
                 action,
                 index,
@@ -107,7 +121,8 @@ pub fn decode(bytes: &[u8], choice: DialectChoice) -> Decoded {
 impl Decoded {
     /// Every error in the frame, by pfsyncstats counter name.
     pub fn error_kinds(&self) -> Vec<&'static str> {
-        let mut kinds: Vec<&'static str> = self.frame_error.iter().map(|e| error_name(*e)).collect();
+        let mut kinds: Vec<&'static str> =
+            self.frame_error.iter().map(|e| error_name(*e)).collect();
         for item in &self.events {
             match item {
                 Item::Rejected { .. } => kinds.push(error_name(Error::BadVal)),

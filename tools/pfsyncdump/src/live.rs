@@ -138,7 +138,7 @@ impl LiveCapture {
             }
             // On loopback every packet shows up twice, once leaving and once
             // arriving; keep the arrival, as libpcap does.
-            if self.is_loopback && from.sll_pkttype == libc::PACKET_OUTGOING as u8 {
+            if self.is_loopback && from.sll_pkttype == libc::PACKET_OUTGOING {
                 continue;
             }
             let proto = u16::from_be(from.sll_protocol);

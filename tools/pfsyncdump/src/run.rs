@@ -76,6 +76,16 @@ pub fn run(cli: &Cli) -> Result<(), String> {
             Ok(x) => x,
             Err(skip) => {
                 summary.skip(skip.key());
+                // Synthesised noise (a non-pfsync IP packet) belongs in the
+                // fixture file too, so readers of it see something to skip.
+                if let (Some(w), true) = (writer.as_mut(), cli.synth.is_some()) {
+                    if cli.write_link.carries_ip() {
+                        let bytes = link::encapsulate(cli.write_link, Some(&packet.data), &[])
+                            .map_err(|e| format!("packet {number}: {e}"))?;
+                        w.write_packet(packet.ts, &bytes)
+                            .map_err(|e| format!("writing: {e}"))?;
+                    }
+                }
                 if !cli.quiet {
                     if cli.json {
                         emit(&mut out, &json::skipped(number, &skip).to_string())?;
@@ -118,12 +128,12 @@ pub fn run(cli: &Cli) -> Result<(), String> {
     }
     if let Some(e) = &source_error {
         // The packets before the damage were printed; say where it stopped.
-        let msg = format!(
-            "input error after packet {}: {e}",
-            summary.packets
-        );
+        let msg = format!("input error after packet {}: {e}", summary.packets);
         if cli.json {
-            emit(&mut out, &serde_json::json!({ "input_error": msg }).to_string())?;
+            emit(
+                &mut out,
+                &serde_json::json!({ "input_error": msg }).to_string(),
+            )?;
         } else {
             emit(&mut out, &msg)?;
         }
@@ -152,13 +162,13 @@ fn open_source(cli: &Cli) -> Result<Source, String> {
                 File::open(path).map_err(|e| format!("{}: {e}", path.display()))?,
             ))
         };
-        let reader =
-            SavefileReader::open(input).map_err(|e| format!("{}: {e}", path.display()))?;
+        let reader = SavefileReader::open(input).map_err(|e| format!("{}: {e}", path.display()))?;
         return Ok(Source::File(reader));
     }
     if let Some(iface) = &cli.interface {
-        let capture =
-            LiveCapture::open(iface, cli.timeout).map_err(|e| format!("{iface}: {e}"))?;
+        let capture = LiveCapture::open(iface, cli.timeout).map_err(|e| format!("{iface}: {e}"))?;
+        // Like tcpdump: tells the user (and tests) that capture has begun.
+        eprintln!("pfsyncdump: listening on {iface} (IP protocol 240)");
         return Ok(Source::Live(capture));
     }
     if let Some(kind) = cli.synth {

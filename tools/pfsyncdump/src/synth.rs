@@ -10,8 +10,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use pfsync::wire::{
     Action, Bus, BusStatus, Clr, DelC, FrameBuilder, IfName, InsAck, MsgVersion, OpenBsdState,
-    OpenBsdStateKey, Peer, Scrub, StateId, StateKey, StateRecord, Subheader, TagName, Tdb,
-    UpdC, UpdReq,
+    OpenBsdStateKey, Peer, Scrub, StateId, StateKey, StateRecord, Subheader, TagName, Tdb, UpdC,
+    UpdReq,
 };
 
 use crate::link::ip;
@@ -244,7 +244,9 @@ fn openbsd_state(n: u8) -> OpenBsdState {
 }
 
 /// A FreeBSD frame filled by `fill`, finished with EOF.
-fn freebsd<F: FnOnce(&mut FrameBuilder<'_>) -> Result<(), String>>(fill: F) -> Result<Vec<u8>, String> {
+fn freebsd<F: FnOnce(&mut FrameBuilder<'_>) -> Result<(), String>>(
+    fill: F,
+) -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; BUDGET];
     let mut b = FrameBuilder::new(&mut buf, BUDGET).map_err(|e| format!("builder: {e:?}"))?;
     fill(&mut b)?;
@@ -319,10 +321,14 @@ fn kind_frames(kind: SynthKind) -> Result<Vec<Vec<u8>>, String> {
             Ok(())
         })?]),
         SynthKind::InsAck => Ok(vec![freebsd(|b| {
-            full(b.push_ins_ack(&InsAck { state: state_id(14) }))
+            full(b.push_ins_ack(&InsAck {
+                state: state_id(14),
+            }))
         })?]),
         SynthKind::UpdReq => Ok(vec![freebsd(|b| {
-            full(b.push_upd_req(&UpdReq { state: state_id(15) }))
+            full(b.push_upd_req(&UpdReq {
+                state: state_id(15),
+            }))
         })?]),
         SynthKind::BulkReq => Ok(vec![freebsd(|b| full(b.push_upd_req(&UpdReq::BULK)))?]),
         SynthKind::Bus => Ok(vec![
@@ -367,7 +373,8 @@ fn kind_frames(kind: SynthKind) -> Result<Vec<Vec<u8>>, String> {
 /// OpenBSD sends no EOF and states in its own 264-byte layout.
 fn openbsd_frame() -> Result<Vec<u8>, String> {
     let mut buf = vec![0u8; BUDGET];
-    let mut b = FrameBuilder::new_openbsd(&mut buf, BUDGET).map_err(|e| format!("builder: {e:?}"))?;
+    let mut b =
+        FrameBuilder::new_openbsd(&mut buf, BUDGET).map_err(|e| format!("builder: {e:?}"))?;
     let s = openbsd_state(16);
     full(b.push_with(13, OpenBsdState::LEN, |dst| {
         let _ = s.emit(dst);
@@ -375,7 +382,9 @@ fn openbsd_frame() -> Result<Vec<u8>, String> {
     let mut u = upd_c(17);
     u.state_flags = 0x08;
     full(b.push_upd_c(&u))?;
-    full(b.push_del_c(&DelC { state: state_id(18) }))?;
+    full(b.push_del_c(&DelC {
+        state: state_id(18),
+    }))?;
     let t = tdb();
     full(b.push_with(15, Tdb::OPENBSD_LEN, |dst| {
         let _ = t.emit_openbsd(dst);
@@ -392,7 +401,10 @@ fn subheader_at(frame: &[u8], n: usize) -> Option<usize> {
     let mut at = 20usize;
     for _ in 0..n {
         let action = *frame.get(at)?;
-        let count = usize::from(u16::from_be_bytes([*frame.get(at + 2)?, *frame.get(at + 3)?]));
+        let count = usize::from(u16::from_be_bytes([
+            *frame.get(at + 2)?,
+            *frame.get(at + 3)?,
+        ]));
         let size = match Action::from_u8(action)? {
             Action::Clr => Clr::LEN,
             Action::InsAck => InsAck::LEN,
@@ -428,8 +440,12 @@ fn patch(frame: &mut [u8], at: Option<usize>, bytes: &[u8]) -> Result<(), String
 fn malformed_frames() -> Result<Vec<Vec<u8>>, String> {
     let two_sections = || {
         freebsd(|b| {
-            full(b.push_ins_ack(&InsAck { state: state_id(20) }))?;
-            full(b.push_del_c(&DelC { state: state_id(21) }))
+            full(b.push_ins_ack(&InsAck {
+                state: state_id(20),
+            }))?;
+            full(b.push_del_c(&DelC {
+                state: state_id(21),
+            }))
         })
     };
     let mut out = Vec::new();
@@ -479,7 +495,11 @@ fn malformed_frames() -> Result<Vec<Vec<u8>>, String> {
     patch(&mut noname, record, &[b'x'; 16])?;
     out.push(noname);
 
-    let mut trailing = freebsd(|b| full(b.push_del_c(&DelC { state: state_id(26) })))?;
+    let mut trailing = freebsd(|b| {
+        full(b.push_del_c(&DelC {
+            state: state_id(26),
+        }))
+    })?;
     trailing.extend_from_slice(&[0; 4]);
     let len = u16::try_from(trailing.len()).unwrap_or(u16::MAX);
     patch(&mut trailing, Some(2), &len.to_be_bytes())?;

@@ -55,7 +55,10 @@ mod tests {
         };
         assert_eq!(rfc3339(ts), "2023-11-14T22:13:20.000005000Z");
         assert_eq!(time_of_day(ts), "22:13:20.000005");
-        assert_eq!(rfc3339(Timestamp::default()), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339(Timestamp::default()),
+            "1970-01-01T00:00:00.000000000Z"
+        );
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 }

@@ -115,5 +115,8 @@ fn by_ethertype(ethertype: u16, rest: Option<&[u8]>) -> Result<&[u8], Skip> {
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
     let raw = b.get(at..at + 2)?;
-    Some(u16::from_be_bytes([raw.first().copied()?, raw.get(1).copied()?]))
+    Some(u16::from_be_bytes([
+        raw.first().copied()?,
+        raw.get(1).copied()?,
+    ]))
 }

@@ -128,7 +128,12 @@ mod tests {
             1,
             &frame,
         );
-        let v6 = ip::build_v6(std::net::Ipv6Addr::LOCALHOST, ip::PFSYNC_GROUP_V6, 255, &frame);
+        let v6 = ip::build_v6(
+            std::net::Ipv6Addr::LOCALHOST,
+            ip::PFSYNC_GROUP_V6,
+            255,
+            &frame,
+        );
         let links = [
             WriteLink::Pfsync,
             WriteLink::PfsyncFreebsd,

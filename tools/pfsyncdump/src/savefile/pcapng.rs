@@ -139,7 +139,7 @@ impl<R: Read> PcapNgReader<R> {
     /// checking both lengths agree.
     fn read_body(&mut self, total: u32, consumed: usize) -> Result<Vec<u8>, SavefileError> {
         let total = usize::try_from(total).unwrap_or(usize::MAX);
-        if total < 12 + consumed || total % 4 != 0 || total > MAX_BLOCK {
+        if total < 12 + consumed || !total.is_multiple_of(4) || total > MAX_BLOCK {
             return Err(SavefileError::Corrupt(format!(
                 "block length {total} (must be a multiple of 4 in {}..={MAX_BLOCK})",
                 12 + consumed
@@ -245,9 +245,11 @@ impl<R: Read> PcapNgReader<R> {
         let units = (u64::from(e.u32(body, 4)) << 32) | u64::from(e.u32(body, 8));
         let caplen = usize::try_from(e.u32(body, 12)).unwrap_or(usize::MAX);
         let orig_len = e.u32(body, 16);
-        let data = body.get(20..20usize.saturating_add(caplen)).ok_or_else(|| {
-            SavefileError::Corrupt(format!("captured length {caplen} runs past its block"))
-        })?;
+        let data = body
+            .get(20..20usize.saturating_add(caplen))
+            .ok_or_else(|| {
+                SavefileError::Corrupt(format!("captured length {caplen} runs past its block"))
+            })?;
         Ok(Some(Packet {
             ts: iface.resolution.to_timestamp(units),
             linktype: iface.linktype,
@@ -280,9 +282,11 @@ impl<R: Read> PcapNgReader<R> {
         let units = (u64::from(e.u32(body, 4)) << 32) | u64::from(e.u32(body, 8));
         let caplen = usize::try_from(e.u32(body, 12)).unwrap_or(usize::MAX);
         let orig_len = e.u32(body, 16);
-        let data = body.get(20..20usize.saturating_add(caplen)).ok_or_else(|| {
-            SavefileError::Corrupt(format!("captured length {caplen} runs past its block"))
-        })?;
+        let data = body
+            .get(20..20usize.saturating_add(caplen))
+            .ok_or_else(|| {
+                SavefileError::Corrupt(format!("captured length {caplen} runs past its block"))
+            })?;
         Ok(Some(Packet {
             ts: iface.resolution.to_timestamp(units),
             linktype: iface.linktype,

@@ -85,7 +85,7 @@ impl<W: Write> SavefileWriter<W> {
                 epb.extend_from_slice(&len.to_le_bytes());
                 epb.extend_from_slice(&len.to_le_bytes());
                 epb.extend_from_slice(data);
-                while epb.len() % 4 != 0 {
+                while !epb.len().is_multiple_of(4) {
                     epb.push(0);
                 }
                 write_block(&mut self.out, BLOCK_ENHANCED_PACKET, &epb)
@@ -135,7 +135,10 @@ mod tests {
                 orig_len: 7
             }
         );
-        assert_eq!(r.next_packet().expect("two").expect("ok").data, Vec::<u8>::new());
+        assert_eq!(
+            r.next_packet().expect("two").expect("ok").data,
+            Vec::<u8>::new()
+        );
         assert!(r.next_packet().is_none());
     }
 
@@ -154,7 +157,8 @@ mod tests {
         for format in [SavefileFormat::Pcap, SavefileFormat::PcapNg] {
             let mut file = Vec::new();
             let mut w = SavefileWriter::new(&mut file, format, 1).expect("header");
-            w.write_packet(Timestamp::default(), &[0xaa; 61]).expect("packet");
+            w.write_packet(Timestamp::default(), &[0xaa; 61])
+                .expect("packet");
             for cut in 0..file.len() {
                 if let Ok(mut r) = SavefileReader::open(file.get(..cut).expect("cut")) {
                     while let Some(item) = r.next_packet() {

@@ -26,7 +26,11 @@ pub fn frame(ctx: &FrameContext, d: &Decoded, verbose: bool) -> String {
             IpAddr::V4(_) => ("IP", "ttl"),
             IpAddr::V6(_) => ("IP6", "hlim"),
         };
-        let _ = write!(out, "{family} {} > {}: {ttl_name} {}, ", ip.src, ip.dst, ip.ttl);
+        let _ = write!(
+            out,
+            "{family} {} > {}: {ttl_name} {}, ",
+            ip.src, ip.dst, ip.ttl
+        );
     }
     match &d.header {
         Some(h) => {
@@ -130,8 +134,13 @@ pub fn frame_error_detail(e: Error, header: Option<&Header>, captured: usize) ->
         (Error::HdrOps, _) | (_, None) => {
             format!("only {captured} bytes, the pfsync header needs 20")
         }
-        (Error::BadVer, Some(h)) => format!("header version {} is not 5 (FreeBSD) or 6 (OpenBSD)", h.version),
-        (Error::BadLen, Some(h)) => format!("header len {} exceeds the {captured} bytes present", h.len),
+        (Error::BadVer, Some(h)) => format!(
+            "header version {} is not 5 (FreeBSD) or 6 (OpenBSD)",
+            h.version
+        ),
+        (Error::BadLen, Some(h)) => {
+            format!("header len {} exceeds the {captured} bytes present", h.len)
+        }
         (other, Some(_)) => format!("frame refused ({})", error_name(other)),
     }
 }

@@ -25,10 +25,8 @@ pub fn brief(s: &StateRecord, format: MsgVersion) -> String {
         s.expire,
         names::timeout(s.timeout),
     ));
-    if format == MsgVersion::V1500 {
-        if !s.tagname.as_bytes().is_empty() {
-            line.push_str(&format!(" tag {}", names::text(s.tagname.as_bytes())));
-        }
+    if format == MsgVersion::V1500 && !s.tagname.as_bytes().is_empty() {
+        line.push_str(&format!(" tag {}", names::text(s.tagname.as_bytes())));
     }
     line
 }
@@ -124,7 +122,11 @@ pub fn verbose(s: &StateRecord, format: MsgVersion) -> Vec<String> {
 pub fn peer_with(label: &str, p: &Peer, proto: Option<u8>) -> String {
     let state = match proto {
         Some(proto) => names::peer_state(proto, p.state),
-        None => format!("{} ({})", p.state, names::peer_state(names::IPPROTO_TCP, p.state)),
+        None => format!(
+            "{} ({})",
+            p.state,
+            names::peer_state(names::IPPROTO_TCP, p.state)
+        ),
     };
     format!(
         "{label} state {state} seqlo {} seqhi {} seqdiff {} max_win {} mss {} wscale 0x{:02x} scrub {{flags 0x{:04x} ttl {} ts_mod {} valid {}}}",
