@@ -19,5 +19,10 @@ pub mod auth;
 #[cfg(feature = "kernel")]
 #[allow(unsafe_code)]
 pub mod ffi;
+extern crate alloc;
+
+pub mod engine;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod time;
 pub mod wire;

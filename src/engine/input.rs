@@ -1,0 +1,414 @@
+//! The receive path: the single funnel every received frame passes through
+//! (IP-level checks, extension `open`, frame walk), and one handler per
+//! message kind. Every refusal is counted in the `pfsyncstats` counter stock
+//! uses for it (pfsync-wire.md section 1.1) and changes nothing.
+
+use crate::engine::deferral::Fate;
+use crate::engine::queues::Queue;
+use crate::engine::{
+    Engine, FrameExtension, Host, ImportError, ImportRequest, ImportSource, IpFamily, MergeOutcome,
+    PeerUpdate, ReqEvent, RxMeta, SendEvent, SyncSlot, PFSTATE_ACK, PFSTATE_NOSYNC,
+};
+use crate::time::Instant;
+use crate::wire::{Action, BusStatus, Error, Event, FrameReader, Message, StateId, StateRecord};
+
+impl<X: FrameExtension> Engine<X> {
+    /// A pfsync frame arrived (`bytes` starts at the pfsync header; the IP
+    /// header is described by `meta`).
+    pub fn on_frame_received<H: Host>(
+        &mut self,
+        now: Instant,
+        meta: RxMeta,
+        bytes: &[u8],
+        host: &mut H,
+    ) {
+        match meta.family {
+            IpFamily::V4 => self.stats.ipackets += 1,
+            IpFamily::V6 => self.stats.ipackets6 += 1,
+        }
+        if !self.config.active() {
+            return;
+        }
+        if !meta.on_syncdev {
+            self.stats.badif += 1;
+            return;
+        }
+        if meta.ttl != 255 {
+            self.stats.badttl += 1;
+            return;
+        }
+        let usable = match self.ext.open(now, bytes) {
+            Ok(n) => n,
+            Err(_) => {
+                self.stats.badauth += 1;
+                return;
+            }
+        };
+        let Some(frame) = bytes.get(..usable) else {
+            self.stats.badlen += 1;
+            return;
+        };
+        let mut reader = match FrameReader::with_dialect(frame, self.config.receive_dialect) {
+            Ok(r) => r,
+            Err(e) => {
+                self.count_error(e);
+                return;
+            }
+        };
+        let checksum_match = reader.header().pfcksum == self.config.ruleset_checksum;
+        for event in &mut reader {
+            match event {
+                Ok(Event::Section { action, count }) => {
+                    if let Some(n) = self.stats.iacts.get_mut(usize::from(action)) {
+                        *n += u64::from(count);
+                    }
+                }
+                Ok(Event::Message(m)) => self.on_message(now, m, checksum_match, host),
+                Ok(Event::Rejected { action, reason, .. }) => {
+                    if reason.is_import_check() {
+                        match Action::from_u8(action) {
+                            Some(Action::Ins1301 | Action::Ins1400 | Action::Ins1500) => {
+                                self.stats.badact += 1
+                            }
+                            _ => self.stats.badstate += 1,
+                        }
+                    } else {
+                        self.count_error(Error::from(reason));
+                    }
+                }
+                // OpenBSD dialect only; the FreeBSD dialects never skip.
+                Ok(Event::Skipped { .. }) => {}
+                Err(e) => self.count_error(e),
+            }
+        }
+        self.bulk_request_event(now, ReqEvent::PeerFrame, host);
+        // Answers (INS_ACK, UPD_REQ, full UPDs, stale corrections) leave now.
+        self.send_due(now, host);
+    }
+
+    fn count_error(&mut self, e: Error) {
+        let s = &mut self.stats;
+        match e {
+            Error::HdrOps => s.hdrops += 1,
+            Error::BadVer => s.badver += 1,
+            Error::BadLen => s.badlen += 1,
+            Error::BadAct => s.badact += 1,
+            Error::BadVal => s.badval += 1,
+            Error::BadAuth => s.badauth += 1,
+        }
+    }
+
+    fn on_message<H: Host>(
+        &mut self,
+        now: Instant,
+        m: Message,
+        checksum_match: bool,
+        host: &mut H,
+    ) {
+        match m {
+            Message::Clr(c) => self.on_clr(c.creatorid, &c.ifname, host),
+            Message::Ins { state, .. } => self.on_ins(now, &state, checksum_match, host),
+            Message::Upd { state, .. } => self.on_upd(now, &state, checksum_match, host),
+            Message::InsAck(a) => self.on_ins_ack(now, &a.state, host),
+            Message::UpdC(u) => {
+                let update = PeerUpdate {
+                    src: u.src,
+                    dst: u.dst,
+                    timeout: u.timeout,
+                };
+                let id = u.state_id();
+                match self.merge(now, &id, &update, host) {
+                    Some(outcome) => self.after_merge(now, &id, outcome, host),
+                    None => self.request_update(now, id),
+                }
+            }
+            Message::UpdReq(r) => {
+                if r.is_bulk_request() {
+                    self.bulk_send_event(now, SendEvent::Request, host);
+                } else {
+                    self.on_upd_req(now, &r.state, host);
+                }
+            }
+            Message::DelC(d) => self.on_del_c(now, &d.state, host),
+            Message::Bus(b) => match b.status {
+                BusStatus::Start => self.bulk_request_event(now, ReqEvent::BusStart, host),
+                BusStatus::End => {
+                    if self.bulk_req.end_is_current(now, b.endtime) {
+                        self.bulk_request_event(now, ReqEvent::BusEnd, host);
+                    } else {
+                        self.extra.bulk_end_stale += 1;
+                        self.bulk_request_event(now, ReqEvent::BusEndStale, host);
+                    }
+                }
+                // Stock ignores unknown statuses.
+                BusStatus::Unknown(_) => {}
+            },
+            // Stock without IPSEC steps over TDB records; pf-only hosts have no SAs.
+            Message::Tdb(_) => {}
+            // Only the OpenBSD dialect yields these; the engine speaks FreeBSD.
+            Message::OpenBsdIns(_) | Message::OpenBsdUpd(_) | Message::OpenBsdDel(_) => {
+                self.stats.badact += 1;
+            }
+        }
+    }
+
+    fn on_clr<H: Host>(&mut self, creatorid: [u8; 4], ifname: &crate::wire::IfName, host: &mut H) {
+        let filter = if ifname.is_empty() {
+            None
+        } else {
+            Some(ifname)
+        };
+        host.clear_states(creatorid, filter);
+        // Cleared states are gone without a delete hook: drop their packets.
+        for bi in 0..self.buckets.len() {
+            let mut i = 0;
+            while let Some(d) = self
+                .buckets
+                .get(bi)
+                .and_then(|b| b.deferrals.get(i))
+                .copied()
+            {
+                if host.lookup(&d.id).is_some() {
+                    i += 1;
+                    continue;
+                }
+                if let Some(b) = self.buckets.get_mut(bi) {
+                    b.deferrals.remove(i);
+                    b.defer_at = crate::engine::deferral::next_deadline(&b.deferrals);
+                }
+                self.finish_deferral(d, Fate::Drop, host);
+            }
+        }
+    }
+
+    fn on_ins<H: Host>(
+        &mut self,
+        now: Instant,
+        s: &StateRecord,
+        checksum_match: bool,
+        host: &mut H,
+    ) {
+        let request = ImportRequest {
+            source: ImportSource::Insert,
+            checksum_match,
+            slot: SyncSlot::touched_at(now.as_secs()),
+        };
+        match host.import_state(s, &request) {
+            Ok(()) => {
+                if s.state_flags & PFSTATE_ACK != 0 {
+                    self.queue_ins_ack(now, s.id, host);
+                }
+            }
+            Err(ImportError::Exists) => {
+                // A duplicate or late INS: treat it as the update it is.
+                self.extra.ins_existing += 1;
+                let update = PeerUpdate {
+                    src: s.src,
+                    dst: s.dst,
+                    timeout: s.timeout,
+                };
+                if let Some(outcome) = self.merge(now, &s.id, &update, host) {
+                    self.after_merge(now, &s.id, outcome, host);
+                }
+                if s.state_flags & PFSTATE_ACK != 0 {
+                    self.queue_ins_ack(now, s.id, host);
+                }
+            }
+            Err(ImportError::Refused) => self.stats.badact += 1,
+        }
+    }
+
+    fn on_upd<H: Host>(
+        &mut self,
+        now: Instant,
+        s: &StateRecord,
+        checksum_match: bool,
+        host: &mut H,
+    ) {
+        let update = PeerUpdate {
+            src: s.src,
+            dst: s.dst,
+            timeout: s.timeout,
+        };
+        if let Some(outcome) = self.merge(now, &s.id, &update, host) {
+            self.after_merge(now, &s.id, outcome, host);
+            return;
+        }
+        let request = ImportRequest {
+            source: ImportSource::Update,
+            checksum_match,
+            slot: SyncSlot::touched_at(now.as_secs()),
+        };
+        if host.import_state(s, &request).is_err() {
+            self.stats.badstate += 1;
+        }
+    }
+
+    fn merge<H: Host>(
+        &mut self,
+        now: Instant,
+        id: &StateId,
+        update: &PeerUpdate,
+        host: &mut H,
+    ) -> Option<MergeOutcome> {
+        host.merge_update(
+            id,
+            update,
+            crate::engine::host::encode_touched(now.as_secs()),
+        )
+    }
+
+    /// After a peer's update was merged: a deferred packet is dropped (the
+    /// peer handles the flow now); if our copy was newer on any side, count it
+    /// and send ours back at once (stock: `stale`, `pfsync_update_state`,
+    /// `pfsync_push_all`).
+    fn after_merge<H: Host>(
+        &mut self,
+        now: Instant,
+        id: &StateId,
+        outcome: MergeOutcome,
+        host: &mut H,
+    ) {
+        let mut slot = outcome.slot;
+        let mut dirty = false;
+        if slot.deferred != 0 {
+            self.undefer(now, id, &mut slot, Fate::Drop, host);
+            dirty = true;
+        }
+        if outcome.stale_sides > 0 {
+            self.stats.stale += 1;
+            if outcome.state_flags & PFSTATE_NOSYNC == 0 {
+                let before = slot.queue_index;
+                self.queue_local_update(now, id, &mut slot);
+                dirty |= slot.queue_index != before;
+            }
+            self.push_all_soon(now);
+        }
+        if dirty {
+            host.store_slot(id, slot);
+        }
+    }
+
+    /// Queues an UPD_C for a state unless a record for it is already queued.
+    fn queue_local_update(&mut self, now: Instant, id: &StateId, slot: &mut SyncSlot) {
+        let bi = self.bucket_of(id);
+        let queued = self
+            .buckets
+            .get(bi)
+            .and_then(|b| b.queued(slot.queue_index, id));
+        match queued {
+            Some(Queue::InsAck) => {
+                if let Some(b) = self.buckets.get_mut(bi) {
+                    b.remove(slot.queue_index);
+                }
+                slot.queue_index = self
+                    .enqueue(now, bi, Queue::UpdC, *id)
+                    .unwrap_or(SyncSlot::NOT_QUEUED);
+            }
+            Some(_) => {}
+            None => {
+                slot.queue_index = self
+                    .enqueue(now, bi, Queue::UpdC, *id)
+                    .unwrap_or(SyncSlot::NOT_QUEUED);
+            }
+        }
+    }
+
+    fn queue_ins_ack<H: Host>(&mut self, now: Instant, id: StateId, host: &mut H) {
+        let Some(s) = host.lookup(&id) else {
+            return;
+        };
+        let mut slot = s.slot;
+        let bi = self.bucket_of(&id);
+        let queued = self
+            .buckets
+            .get(bi)
+            .and_then(|b| b.queued(slot.queue_index, &id));
+        if queued.is_none() {
+            slot.queue_index = self
+                .enqueue(now, bi, Queue::InsAck, id)
+                .unwrap_or(SyncSlot::NOT_QUEUED);
+            host.store_slot(&id, slot);
+        }
+        self.push_soon(now, bi, crate::engine::PushReason::Urgent);
+    }
+
+    /// The peer asks for one state in full (`pfsync_update_state_req`).
+    fn on_upd_req<H: Host>(&mut self, now: Instant, id: &StateId, host: &mut H) {
+        let Some(s) = host.lookup(id) else {
+            self.stats.badstate += 1;
+            return;
+        };
+        if s.state_flags & PFSTATE_NOSYNC != 0 {
+            return;
+        }
+        let mut slot = s.slot;
+        let bi = self.bucket_of(id);
+        let queued = self
+            .buckets
+            .get(bi)
+            .and_then(|b| b.queued(slot.queue_index, id));
+        let replace = match queued {
+            // Already going out in full.
+            Some(
+                Queue::Ins1301
+                | Queue::Ins1400
+                | Queue::Ins1500
+                | Queue::Upd1301
+                | Queue::Upd1400
+                | Queue::Upd1500,
+            ) => false,
+            // Being deleted: the DEL_C answers.
+            Some(Queue::DelC) => false,
+            Some(Queue::InsAck | Queue::UpdC | Queue::UpdReq) => {
+                if let Some(b) = self.buckets.get_mut(bi) {
+                    b.remove(slot.queue_index);
+                }
+                true
+            }
+            None => true,
+        };
+        if replace {
+            slot.queue_index = self
+                .enqueue(now, bi, Queue::upd(self.config.version), *id)
+                .unwrap_or(SyncSlot::NOT_QUEUED);
+            host.store_slot(id, slot);
+        }
+        self.push_soon(now, bi, crate::engine::PushReason::Urgent);
+    }
+
+    fn on_del_c<H: Host>(&mut self, now: Instant, id: &StateId, host: &mut H) {
+        let Some(s) = host.lookup(id) else {
+            self.stats.badstate += 1;
+            return;
+        };
+        let mut slot = s.slot;
+        if slot.deferred != 0 {
+            self.undefer(now, id, &mut slot, Fate::Drop, host);
+        }
+        let bi = self.bucket_of(id);
+        if let Some(b) = self.buckets.get_mut(bi) {
+            if b.queued(slot.queue_index, id).is_some() {
+                b.remove(slot.queue_index);
+            }
+        }
+        host.delete_state(id);
+    }
+
+    fn on_ins_ack<H: Host>(&mut self, now: Instant, id: &StateId, host: &mut H) {
+        let bi = self.bucket_of(id);
+        let Some(d) = self
+            .buckets
+            .get_mut(bi)
+            .and_then(|b| crate::engine::deferral::take(&mut b.deferrals, id))
+        else {
+            return;
+        };
+        if let Some(b) = self.buckets.get_mut(bi) {
+            b.defer_at = crate::engine::deferral::next_deadline(&b.deferrals);
+        }
+        let _ = now;
+        super::clear_deferred_flag(host, id);
+        self.finish_deferral(d, Fate::ReleaseAck, host);
+    }
+}

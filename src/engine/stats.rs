@@ -1,0 +1,87 @@
+//! Counters: [`Stats`] mirrors FreeBSD's `struct pfsyncstats` field for field
+//! (15.x layout, 17 actions), [`ExtraStats`] holds what only pfsync-rs counts.
+
+use crate::wire::action::ACTION_COUNT;
+
+/// `struct pfsyncstats` (sys/net/if_pfsync.h, 15.x: 400 bytes). The kernel shim
+/// copies it out for `net.pfsync.stats`; for a 14.x userland it truncates the
+/// per-action arrays to 15 entries.
+///
+/// Unlike the 15-era stock code, IPv6 traffic is counted in `ipackets6` and
+/// `opackets6`, which is what those fields are for.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub ipackets: u64,
+    pub ipackets6: u64,
+    pub badif: u64,
+    pub badttl: u64,
+    pub hdrops: u64,
+    pub badver: u64,
+    pub badact: u64,
+    pub badlen: u64,
+    pub badauth: u64,
+    pub stale: u64,
+    pub badval: u64,
+    pub badstate: u64,
+    pub opackets: u64,
+    pub opackets6: u64,
+    pub onomem: u64,
+    pub oerrors: u64,
+    pub iacts: [u64; ACTION_COUNT],
+    pub oacts: [u64; ACTION_COUNT],
+}
+
+/// Counters stock pfsync does not have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExtraStats {
+    /// Frames sent because the next record would not fit the MTU.
+    pub push_full: u64,
+    /// Frames sent because a state reached `maxupd` or was touched by pfsync < 2 s ago.
+    pub push_urgent: u64,
+    /// Frames sent by the 1 s flush timer.
+    pub push_timer: u64,
+    /// Frames sent by the bulk sender.
+    pub bulk_frames: u64,
+    /// States sent by the bulk sender.
+    pub bulk_states: u64,
+    /// Bulk requests we sent (first try and retries).
+    pub bulk_requests_sent: u64,
+    /// Bulk requests (UPD_REQ 0/0) we answered.
+    pub bulk_requests_answered: u64,
+    /// Bulk updates we received completely (BUS END accepted).
+    pub bulk_completed: u64,
+    /// Bulk requests abandoned after the last retry.
+    pub bulk_gave_up: u64,
+    /// BUS END refused by the endtime check (stale answer to an older request).
+    pub bulk_end_stale: u64,
+    /// UPD_REQ not queued because the same request was already waiting.
+    pub upd_req_deduplicated: u64,
+    /// UPD_REQ not queued because the bucket's request list was full.
+    pub upd_req_dropped: u64,
+    /// Queued records whose state vanished before the frame was built.
+    pub export_gone: u64,
+    /// Packets deferred.
+    pub deferred: u64,
+    /// Deferred packets released by the peer's INS_ACK.
+    pub defer_released_ack: u64,
+    /// Deferred packets released by a local update of the state.
+    pub defer_released_update: u64,
+    /// Deferred packets released when `defer_delay` expired.
+    pub defer_released_timeout: u64,
+    /// Deferred packets released early because the bucket held 128.
+    pub defer_released_overflow: u64,
+    /// Deferred packets dropped (peer update, state deleted, no syncdev).
+    pub defer_dropped: u64,
+    /// Received INS for a state we already had: merged as an update instead.
+    pub ins_existing: u64,
+    /// Events a state machine had no use for in its current state.
+    pub fsm_unexpected: u64,
+    /// Records not queued because a bucket's arena was exhausted (the host
+    /// did not run `handle_timeout` while hooks kept queuing).
+    pub queue_overflow: u64,
+    /// CLR/BUS records not queued because the bucket already held 8.
+    pub plus_dropped: u64,
+    /// Arena growth failures on reconfiguration.
+    pub alloc_failures: u64,
+}
