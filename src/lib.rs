@@ -15,13 +15,13 @@
     )
 )]
 
+extern crate alloc;
+
 pub mod auth;
+pub mod engine;
 #[cfg(feature = "kernel")]
 #[allow(unsafe_code)]
 pub mod ffi;
-extern crate alloc;
-
-pub mod engine;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod time;

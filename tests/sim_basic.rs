@@ -15,24 +15,41 @@ fn basic_states_reach_the_peer_and_updates_follow() {
     let mut c = pair(1);
     for n in 1..=50 {
         let now = c.now;
-        let out = c.with_node(0, |a| a.create_state(now, tcp_state(0, n))).flatten();
+        let out = c
+            .with_node(0, |a| a.create_state(now, tcp_state(0, n)))
+            .flatten();
         assert_eq!(out, Some(InsertOutcome::Queued));
     }
     c.run_for(Duration::from_millis(1500));
-    assert_eq!(c.nodes[1].table.len(), 50, "every INS arrived within the flush interval");
+    assert_eq!(
+        c.nodes[1].table.len(),
+        50,
+        "every INS arrived within the flush interval"
+    );
     let id = state_id(0, 7);
     let seg = {
         let s = c.nodes[0].table.get(&id).unwrap().record;
-        Segment { from_src: true, seq: s.src.seqlo, len: 1000, ack: s.dst.seqlo, win: 65535 }
+        Segment {
+            from_src: true,
+            seq: s.src.seqlo,
+            len: 1000,
+            ack: s.dst.seqlo,
+            win: 65535,
+        }
     };
     let now = c.now;
-    c.with_node(0, |a| a.tcp_packet(now, &id, &seg)).unwrap().unwrap();
+    c.with_node(0, |a| a.tcp_packet(now, &id, &seg))
+        .unwrap()
+        .unwrap();
     c.run_for(Duration::from_millis(1500));
     let a = c.nodes[0].table.get(&id).unwrap().record;
     let b = c.nodes[1].table.get(&id).unwrap().record;
     assert_eq!(b.src.seqlo, a.src.seqlo, "the UPD_C carried the new seqlo");
     assert_eq!(c.nodes[1].engine.stats().iacts[4], 1, "one UPD_C received");
-    assert!(c.nodes[0].engine.stats().oacts[13 + 2] >= 1, "INS_1500 sent");
+    assert!(
+        c.nodes[0].engine.stats().oacts[13 + 2] >= 1,
+        "INS_1500 sent"
+    );
     // Delete: DEL_C removes the peer's copy.
     let now = c.now;
     c.with_node(0, |a| a.delete_state(now, &id));
@@ -73,7 +90,9 @@ fn nosync_states_and_pfsync_protocol_are_never_sent() {
         .unwrap();
     assert_eq!(outs.0.map(|o| o.0), Some(InsertOutcome::SetNoSync));
     assert_eq!(outs.1, Some(InsertOutcome::SetNoSync));
-    c.with_node(0, |a| a.update_state(now, &state_id(0, 1), |r| r.src.seqlo += 1));
+    c.with_node(0, |a| {
+        a.update_state(now, &state_id(0, 1), |r| r.src.seqlo += 1)
+    });
     c.run_for(Duration::from_secs(2));
     assert!(c.nodes[1].table.is_empty());
 }
@@ -84,10 +103,11 @@ fn defer_holds_the_packet_until_the_peer_acknowledges() {
     a.defer = true;
     let mut c = pair_with(4, a, node_config(1));
     let now = c.now;
-    let mut rec = tcp_state(0, 1);
-    rec.state_flags |= pfsync::engine::PFSTATE_ACK;
+    let rec = tcp_state(0, 1);
     let deferred = c
-        .with_node(0, |a| a.create_state_with(now, rec, false, Some(DeferredPacket(77))))
+        .with_node(0, |a| {
+            a.create_state_with(now, rec, false, Some(DeferredPacket(77)))
+        })
         .flatten()
         .map(|(_, d)| d);
     assert_eq!(deferred, Some(true));
@@ -106,15 +126,19 @@ fn defer_releases_after_the_delay_when_the_peer_is_silent() {
     let mut c = pair_with(5, a, node_config(1));
     c.partition(0, 1, true);
     let now = c.now;
-    let mut rec = tcp_state(0, 1);
-    rec.state_flags |= pfsync::engine::PFSTATE_ACK;
-    c.with_node(0, |a| a.create_state_with(now, rec, false, Some(DeferredPacket(9))));
+    let rec = tcp_state(0, 1);
+    c.with_node(0, |a| {
+        a.create_state_with(now, rec, false, Some(DeferredPacket(9)))
+    });
     c.run_for(Duration::from_millis(19));
     assert!(c.nodes[0].io.released.is_empty());
     c.run_for(Duration::from_millis(2));
     assert_eq!(c.nodes[0].io.released, vec![DeferredPacket(9)]);
     assert_eq!(c.nodes[0].engine.extra_stats().defer_released_timeout, 1);
-    assert_eq!(c.nodes[0].table.get(&state_id(0, 1)).unwrap().slot.deferred, 0);
+    assert_eq!(
+        c.nodes[0].table.get(&state_id(0, 1)).unwrap().slot.deferred,
+        0
+    );
 }
 
 #[test]
@@ -180,7 +204,11 @@ fn route_to_fields_survive_the_trip() {
         c.with_node(0, |a| a.create_state(now, r));
         c.run_for(Duration::from_millis(1500));
         let got = c.nodes[1].table.get(&r.id).expect("imported").record;
-        assert_eq!((got.rt, got.rt_addr, got.rt_ifname), (r.rt, r.rt_addr, r.rt_ifname), "{v:?}");
+        assert_eq!(
+            (got.rt, got.rt_addr, got.rt_ifname),
+            (r.rt, r.rt_addr, r.rt_ifname),
+            "{v:?}"
+        );
     }
 }
 

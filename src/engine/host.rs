@@ -317,8 +317,10 @@ pub trait Host {
     fn next_state(&mut self, cursor: &mut TableCursor) -> Option<StateSnapshot>;
 
     /// Serialises a state in format `version` into `out` (exactly
-    /// `version.state_len()` bytes; the kernel uses pf's own exporter). False if
-    /// the state is gone.
+    /// `version.state_len()` bytes; the kernel uses pf's own exporter). While
+    /// the state's slot says `deferred`, the exported flags must include
+    /// `PFSTATE_ACK` so the peer answers with INS_ACK (stock sets the flag on
+    /// the state itself). False if the state is gone.
     fn export_state(&mut self, id: &StateId, version: MsgVersion, out: &mut [u8]) -> bool;
 
     /// Transmits one frame (pfsync header to end, IP header not included).

@@ -6,6 +6,7 @@
 
 use core::ffi::{c_char, c_int};
 
+mod kalloc;
 mod panic;
 
 /// Version of the Rust core, NUL-terminated, for the shim's load message and

@@ -25,12 +25,17 @@ const TIMEOUT_SECS: [u64; PFTM_MAX as usize] = [
     60, 30, 60, // udp first, single, multiple
     20, 10, // icmp first, error
     60, 30, 60, // other first, single, multiple
-    10, 2, 30, 0, 0, 0, 0, 0, 0, 0, 0, // frag, interval, src node, ts diff, adaptive..., unused
+    10, 2, 30, 0, 0, 0, 0, 0, 0, 0,
+    0, // frag, interval, src node, ts diff, adaptive..., unused
 ];
 
 /// Seconds a state with timeout index `t` lives without traffic.
 pub fn timeout_secs(t: u8) -> u64 {
-    TIMEOUT_SECS.get(usize::from(t)).copied().unwrap_or(60).max(1)
+    TIMEOUT_SECS
+        .get(usize::from(t))
+        .copied()
+        .unwrap_or(60)
+        .max(1)
 }
 
 /// `MAXACKWINDOW` from pf.c.
@@ -150,7 +155,9 @@ impl ModelTable {
             .filter(|(_, s)| s.expires_at <= now)
             .map(|(id, _)| *id)
             .collect();
-        gone.iter().filter_map(|id| self.states.remove(id)).collect()
+        gone.iter()
+            .filter_map(|id| self.states.remove(id))
+            .collect()
     }
 
     /// pf's window check for `seg` on state `id`, without changing anything.
@@ -183,9 +190,7 @@ impl ModelTable {
         if merge::seq_gt(end, src.seqlo) {
             src.seqlo = end;
         }
-        let edge = seg
-            .ack
-            .wrapping_add((u32::from(seg.win) << sws).max(1));
+        let edge = seg.ack.wrapping_add((u32::from(seg.win) << sws).max(1));
         if !merge::seq_gt(dst.seqhi, edge) {
             dst.seqhi = edge;
         }
@@ -311,8 +316,13 @@ impl ModelTable {
             return false;
         };
         let mut rec = s.record;
-        rec.creation = u32::try_from(now.saturating_since(s.created_at).as_secs()).unwrap_or(u32::MAX);
-        rec.expire = u32::try_from(s.expires_at.saturating_since(now).as_secs()).unwrap_or(u32::MAX);
+        if s.slot.deferred != 0 {
+            rec.state_flags |= crate::engine::PFSTATE_ACK;
+        }
+        rec.creation =
+            u32::try_from(now.saturating_since(s.created_at).as_secs()).unwrap_or(u32::MAX);
+        rec.expire =
+            u32::try_from(s.expires_at.saturating_since(now).as_secs()).unwrap_or(u32::MAX);
         rec.emit(version, out).is_ok()
     }
 }

@@ -45,8 +45,14 @@ impl Default for LinkConditions {
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum What {
-    Deliver { to: usize, from: usize, frame: Vec<u8> },
-    Timer { node: usize },
+    Deliver {
+        to: usize,
+        from: usize,
+        frame: Vec<u8>,
+    },
+    Timer {
+        node: usize,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -117,7 +123,8 @@ impl Cluster {
         let now = self.now;
         let cfg = self.nodes.get(node).map(|n| n.config);
         if let Some(cfg) = cfg {
-            self.with_node(node, |n| n.configure(now, cfg)).unwrap_or(Ok(()))?;
+            self.with_node(node, |n| n.configure(now, cfg))
+                .unwrap_or(Ok(()))?;
         }
         Ok(())
     }
@@ -248,9 +255,13 @@ impl Cluster {
             let now = self.now;
             match ev.what {
                 What::Deliver { to, from, frame } => {
-                    let live = self.nodes.get(from).is_some() && !self.blocked.contains(&(from, to));
+                    let live =
+                        self.nodes.get(from).is_some() && !self.blocked.contains(&(from, to));
                     if live {
-                        let family = self.nodes.get(to).map_or(IpFamily::V4, |n| n.config.peer_family);
+                        let family = self
+                            .nodes
+                            .get(to)
+                            .map_or(IpFamily::V4, |n| n.config.peer_family);
                         let delivered = self
                             .with_node(to, |n| n.receive(now, RxMeta::valid(family), &frame))
                             .is_some();

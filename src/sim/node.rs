@@ -5,8 +5,8 @@
 
 use crate::engine::{
     Config, ConfigError, DeferredPacket, DemoteReason, Engine, Host, ImportError, ImportRequest,
-    InsertOutcome, LogEvent, MergeOutcome, PeerUpdate, RxMeta, SendError, StateInfo,
-    StateSnapshot, SyncSlot, TableCursor, PFSTATE_NOSYNC,
+    InsertOutcome, LogEvent, MergeOutcome, PeerUpdate, RxMeta, SendError, StateInfo, StateSnapshot,
+    SyncSlot, TableCursor, PFSTATE_NOSYNC,
 };
 use crate::sim::model::{ModelTable, Segment, WindowReject};
 use crate::time::Instant;
@@ -135,7 +135,8 @@ impl Node {
 
     /// pf creates a state from local traffic.
     pub fn create_state(&mut self, now: Instant, record: StateRecord) -> Option<InsertOutcome> {
-        self.create_state_with(now, record, false, None).map(|(o, _)| o)
+        self.create_state_with(now, record, false, None)
+            .map(|(o, _)| o)
     }
 
     /// pf creates a state; `rule_nosync` marks a `no-sync` rule, `packet` is
@@ -167,7 +168,12 @@ impl Node {
     }
 
     /// pf changed a state: `change` edits it, then the update hook runs.
-    pub fn update_state(&mut self, now: Instant, id: &StateId, change: impl FnOnce(&mut StateRecord)) -> bool {
+    pub fn update_state(
+        &mut self,
+        now: Instant,
+        id: &StateId,
+        change: impl FnOnce(&mut StateRecord),
+    ) -> bool {
         self.table.set_now(now);
         let Some(s) = self.table.get_mut(id) else {
             return false;
@@ -189,7 +195,12 @@ impl Node {
     }
 
     /// A TCP segment passes the firewall: window check, tracking, update hook.
-    pub fn tcp_packet(&mut self, now: Instant, id: &StateId, seg: &Segment) -> Result<(), WindowReject> {
+    pub fn tcp_packet(
+        &mut self,
+        now: Instant,
+        id: &StateId,
+        seg: &Segment,
+    ) -> Result<(), WindowReject> {
         self.table.set_now(now);
         self.table.tcp_track(id, seg)?;
         self.run_update_hook(now, id);
@@ -224,7 +235,11 @@ impl Node {
     /// `pfctl -F states` for our own states (creator `hostid`).
     pub fn clear_states(&mut self, now: Instant, ifname: &IfName) {
         let hostid = self.config.hostid;
-        let filter = if ifname.is_empty() { None } else { Some(ifname) };
+        let filter = if ifname.is_empty() {
+            None
+        } else {
+            Some(ifname)
+        };
         self.table.clear_states(hostid, filter);
         self.engine.on_states_cleared(now, hostid, ifname);
     }
