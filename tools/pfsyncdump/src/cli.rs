@@ -72,6 +72,20 @@ pub struct Cli {
     /// Write pcapng instead of pcap.
     #[arg(long)]
     pub pcapng: bool,
+
+    /// Also write each pfsync frame (from its header on, no link or IP
+    /// header) to its own file in this directory, e.g. for a fuzz corpus.
+    #[arg(long, value_name = "DIR")]
+    pub frames_dir: Option<PathBuf>,
+
+    /// File name prefix for --frames-dir (files are PREFIX0001.bin, ...).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "frame-",
+        requires = "frames_dir"
+    )]
+    pub frames_prefix: String,
 }
 
 /// Seconds (fractions allowed), or a number with an `ms` or `s` suffix.

@@ -2,8 +2,9 @@
 //! the kernel strips the link header and tells us the ethertype, so every
 //! packet arrives as an IPv4 or IPv6 packet (LINKTYPE_RAW).
 //!
-//! Filtering to IP protocol 240 happens in user space; pfsync traffic is
-//! light enough that a BPF program would buy nothing here.
+//! Filtering to IP protocol 240 happens in user space (other packets are
+//! dropped before they are counted); pfsync traffic is light enough that a
+//! BPF program would buy nothing here.
 
 use std::ffi::CString;
 use std::io;
@@ -11,6 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::link::ip::{self, IpSkip};
 use crate::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, LINKTYPE_RAW};
 use crate::savefile::{Packet, Timestamp, MAX_PACKET};
 
@@ -146,7 +148,16 @@ impl LiveCapture {
                 continue;
             }
             let len = usize::try_from(n).unwrap_or(0).min(self.buf.len());
-            let data = self.buf.get(..len).unwrap_or(&[]).to_vec();
+            let packet = self.buf.get(..len).unwrap_or(&[]);
+            // The capture filter: only IP protocol 240 reaches the decoder
+            // (and the summary), as with tcpdump's `ip proto 240`.
+            if matches!(
+                ip::parse(packet),
+                Err(IpSkip::OtherProtocol(_) | IpSkip::NotIp)
+            ) {
+                continue;
+            }
+            let data = packet.to_vec();
             return Ok(Some(Packet {
                 ts: Timestamp::now(),
                 linktype: LINKTYPE_RAW,

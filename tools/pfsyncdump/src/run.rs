@@ -56,6 +56,9 @@ pub fn run(cli: &Cli) -> Result<(), String> {
             )
         }
     };
+    if let Some(dir) = &cli.frames_dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut summary = Summary::default();
@@ -114,6 +117,11 @@ pub fn run(cli: &Cli) -> Result<(), String> {
                 text::frame(&ctx, &decoded, cli.verbose)
             };
             emit(&mut out, &rendered)?;
+        }
+        if let Some(dir) = &cli.frames_dir {
+            let path = dir.join(format!("{}{:04}.bin", cli.frames_prefix, summary.frames));
+            std::fs::write(&path, extracted.pfsync)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         if let Some(w) = writer.as_mut() {
             let bytes = link::encapsulate(cli.write_link, extracted.ip_packet, extracted.pfsync)

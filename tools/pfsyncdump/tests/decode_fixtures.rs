@@ -225,3 +225,33 @@ fn count_stops_early() {
     assert_eq!(frames.len(), 4);
     assert_eq!(summary["frames"], 4);
 }
+
+#[test]
+fn frames_dir_holds_one_bare_frame_per_file() {
+    let dir = common::scratch("corpus");
+    let d = dir.to_str().expect("path");
+    run_ok(&[
+        "--synth",
+        "valid",
+        "-q",
+        "--frames-dir",
+        d,
+        "--frames-prefix",
+        "seed-",
+    ]);
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 17);
+    assert_eq!(names[0], "seed-0001.bin");
+    let first = std::fs::read(dir.join("seed-0001.bin")).expect("frame");
+    assert_eq!(first[0], 5, "starts at the pfsync header");
+    assert_eq!(
+        usize::from(u16::from_be_bytes([first[2], first[3]])),
+        first.len()
+    );
+    let openbsd = std::fs::read(dir.join("seed-0017.bin")).expect("frame");
+    assert_eq!(openbsd[0], 6);
+}
