@@ -1,0 +1,26 @@
+#!/bin/sh
+# pfsync-node over real sockets between Linux network namespaces: sync,
+# defer, bulk, badttl/badif, unicast, IPv6, loss/reorder, kill -9, version
+# mismatch. Needs root (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
+set -eu
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "needs root for network namespaces and raw sockets"
+    exit 77
+fi
+for tool in ip nft tc python3; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "$tool not installed (scripts/install-deps.sh test installs it)"
+        exit 77
+    fi
+done
+if ! ip netns add "pfs-probe-$$" 2>/dev/null; then
+    echo "cannot create network namespaces here"
+    exit 77
+fi
+ip netns del "pfs-probe-$$"
+
+cargo build --quiet -p pfsync-node
+bin=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/pfsync-node
+exec timeout --signal=TERM --kill-after=30 280 python3 scripts/netns/run_cases.py --bin "$bin"

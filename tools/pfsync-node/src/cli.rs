@@ -1,0 +1,123 @@
+//! Command line: `pfsync-node run ...` starts a node, `pfsync-node ctl ...`
+//! talks to one.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pfsync-node",
+    about = "The pfsync-rs engine on Linux raw sockets, with a model pf state table"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a node until SIGTERM/SIGINT or a `shutdown` request.
+    Run(RunArgs),
+    /// Send JSON requests to a running node, print one response line each.
+    Ctl(CtlArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CtlArgs {
+    /// The node's control socket.
+    #[arg(long)]
+    pub control: PathBuf,
+    /// Keep retrying the connection this many seconds (a node still starting).
+    #[arg(long, default_value_t = 0.0)]
+    pub wait: f64,
+    /// Requests, one JSON object each, e.g. '{"cmd":"stats"}'.
+    #[arg(required = true)]
+    pub requests: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Sync interface (`ifconfig pfsync0 syncdev`).
+    #[arg(long)]
+    pub syncdev: String,
+    /// Unicast peer instead of the multicast group (`syncpeer`).
+    #[arg(long)]
+    pub syncpeer: Option<IpAddr>,
+    /// Transport family: 4 (224.0.0.240) or 6 (ff12::f0). Implied by --syncpeer.
+    #[arg(long, value_parser = ["4", "6"])]
+    pub family: Option<String>,
+    /// Control socket path (JSON lines).
+    #[arg(long)]
+    pub control: PathBuf,
+    /// This node's creator id (`pf_status.hostid`), hex or decimal; random if absent.
+    #[arg(long)]
+    pub hostid: Option<String>,
+    /// `maxupd`: TCP updates folded into one queued record before a push (0..=255).
+    #[arg(long, default_value_t = 128)]
+    pub maxupd: u8,
+    /// Hold the packet that created a state until the peer acknowledges it.
+    #[arg(long)]
+    pub defer: bool,
+    /// `net.pfsync.defer_delay`, milliseconds.
+    #[arg(long, default_value_t = 20)]
+    pub defer_delay_ms: u64,
+    /// Full-state message format sent: 1301, 1400 or 1500 (0 = the emulated
+    /// release's default: 1500 for 15, 1400 for 14).
+    #[arg(long = "msg-version", default_value_t = 0)]
+    pub msg_version: u32,
+    /// Behave as a receiver of this FreeBSD release (14 or 15): a 14.x
+    /// receiver does not know actions 15/16 (format 1500).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u8).range(14..=15))]
+    pub emulate_release: u8,
+    /// `net.pfsync.pfsync_buckets` (0 = 2 x CPUs, as stock).
+    #[arg(long, default_value_t = 0)]
+    pub buckets: u32,
+    /// pfsync0 MTU (frame budget); default: the syncdev's MTU, at most 1500 like stock.
+    #[arg(long)]
+    pub mtu: Option<u32>,
+    /// Bulk sender pacing, bytes of frames per second (0 = the engine's default).
+    #[arg(long, default_value_t = 0)]
+    pub bulk_rate: u64,
+    /// Bulk sender wake-up granularity, microseconds (0 = the engine's default).
+    #[arg(long, default_value_t = 0)]
+    pub bulk_tick_us: u64,
+    /// `net.pfsync.carp_demotion_factor`.
+    #[arg(long, default_value_t = 240)]
+    pub carp_demotion_factor: i32,
+    /// Socket receive buffer, bytes.
+    #[arg(long, default_value_t = 4 << 20)]
+    pub rcvbuf: usize,
+    /// Egress fault injection: percentage of frames dropped.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub fault_drop_pct: u8,
+    /// Egress fault injection: delay every frame by this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub fault_delay_ms: u64,
+    /// Egress fault injection: percentage of frames held back so later ones overtake them.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub fault_reorder_pct: u8,
+    /// How long a reordered frame is held back, milliseconds.
+    #[arg(long, default_value_t = 30)]
+    pub fault_reorder_ms: u64,
+    /// Seed for the fault injector (default: from the clock).
+    #[arg(long)]
+    pub fault_seed: Option<u64>,
+    /// Print engine log events and demotions to stderr.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// Parses a host id given as `0x...` hex or decimal.
+pub fn parse_hostid(s: &str) -> Result<u32, String> {
+    let parsed = match s.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    match parsed {
+        Ok(0) => Err("hostid 0 is refused by every receiver (creatorid 0)".into()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(format!("hostid {s}: {e}")),
+    }
+}

@@ -1,0 +1,731 @@
+//! The event loop: received frames, control requests and deadlines go into
+//! the engine; the engine answers through [`LinuxHost`]. Single-threaded,
+//! `ppoll(2)` with the earliest of the engine's and the fault injector's
+//! deadlines as timeout.
+//!
+//! Local pf activity (a state created, changed or removed) is what control
+//! requests stand for: each edits the model table and runs the engine hook pf
+//! would run, in the order pf runs it.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::os::fd::RawFd;
+use std::time::Instant as StdInstant;
+
+use pfsync::engine::{
+    Config, DeferredPacket, Engine, InsertOutcome, IpFamily, RxMeta, StateInfo, PFSTATE_NOSYNC,
+};
+use pfsync::time::{Duration, Instant};
+use pfsync::wire::{Dialect, IfName, MsgVersion, StateId, StateKey, StateRecord};
+use serde_json::{json, Map, Value};
+
+use crate::cli::{parse_hostid, RunArgs};
+use crate::clock::{poll_timeout_ms, Clock};
+use crate::control::{self, ControlServer, Request};
+use crate::fault::{FaultConfig, FaultInjector};
+use crate::host::LinuxHost;
+use crate::signals::StopSignal;
+use crate::state_json::{parse_state_id, record_from_json, record_to_json};
+use crate::transport::{self, Family, Transport, TransportConfig, RECV_BUF_LEN};
+
+/// Datagrams read per wake-up before timers get a turn.
+const RECV_BATCH: usize = 256;
+/// Longest sleep when nothing is scheduled (keeps the loop responsive to bugs, not needed for correctness).
+const IDLE_POLL_MS: i32 = 1000;
+
+pub struct Node {
+    engine: Engine,
+    host: LinuxHost,
+    clock: Clock,
+    config: Config,
+    rxbuf: Vec<u8>,
+    next_token: u64,
+    shutdown: bool,
+}
+
+fn state_info(r: &StateRecord) -> StateInfo {
+    StateInfo {
+        id: r.id,
+        proto: r.wire_proto,
+        state_flags: r.state_flags,
+        rule_nosync: false,
+    }
+}
+
+fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, String> {
+    let mut c = Config::new(hostid.to_be_bytes());
+    c.syncdev = Some(IfName::new(&args.syncdev).ok_or("syncdev name longer than 15 bytes")?);
+    c.up = true;
+    c.peer_family = match family {
+        Family::V4 => IpFamily::V4,
+        Family::V6 => IpFamily::V6,
+    };
+    c.maxupd = args.maxupd;
+    c.defer = args.defer;
+    c.defer_delay = Duration::from_millis(args.defer_delay_ms);
+    let release_default = if args.emulate_release == 14 { 1400 } else { 1500 };
+    let number = if args.msg_version == 0 {
+        release_default
+    } else {
+        args.msg_version
+    };
+    c.version = MsgVersion::from_number(number).ok_or(format!("unknown message version {number}"))?;
+    if args.emulate_release == 14 && c.version == MsgVersion::V1500 {
+        return Err("a 14.x node cannot send format 1500".into());
+    }
+    c.receive_dialect = if args.emulate_release == 14 {
+        Dialect::FreeBsd14
+    } else {
+        Dialect::FreeBsd15
+    };
+    if args.buckets != 0 {
+        c.buckets = u16::try_from(args.buckets).map_err(|_| "too many buckets")?;
+    } else {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        c.buckets = u16::try_from(2 * cpus).unwrap_or(u16::MAX);
+    }
+    // Stock: pfsync0 starts at ETHERMTU and may not exceed the syncdev's MTU.
+    let dev_mtu = transport::mtu_of(&args.syncdev).map_err(|e| format!("{}: {e}", args.syncdev))?;
+    let mtu = args.mtu.unwrap_or(dev_mtu.min(1500));
+    if mtu > dev_mtu {
+        return Err(format!("mtu {mtu} exceeds {}'s MTU {dev_mtu}", args.syncdev));
+    }
+    c.mtu = u16::try_from(mtu).map_err(|_| "mtu too large")?;
+    if args.bulk_rate != 0 {
+        c.bulk_rate_bytes_per_sec = args.bulk_rate;
+    }
+    if args.bulk_tick_us != 0 {
+        c.bulk_tick = Duration::from_micros(args.bulk_tick_us);
+    }
+    c.carp_demotion_factor = args.carp_demotion_factor;
+    Ok(c)
+}
+
+pub fn run(args: RunArgs) -> Result<(), String> {
+    let family = match (args.family.as_deref(), args.syncpeer) {
+        (Some("6"), _) | (None, Some(std::net::IpAddr::V6(_))) => Family::V6,
+        _ => Family::V4,
+    };
+    let hostid = match &args.hostid {
+        Some(s) => parse_hostid(s)?,
+        // Like pf: a random non-zero host id when none is configured.
+        None => (std::process::id() ^ 0x5bd1_e995).max(1),
+    };
+    let config = engine_config(&args, family, hostid)?;
+    let transport = Transport::open(&TransportConfig {
+        syncdev: args.syncdev.clone(),
+        family,
+        syncpeer: args.syncpeer,
+        rcvbuf: args.rcvbuf,
+    })
+    .map_err(|e| format!("sync socket on {}: {e}", args.syncdev))?;
+    let fault = FaultInjector::new(FaultConfig {
+        drop_pct: args.fault_drop_pct,
+        delay: std::time::Duration::from_millis(args.fault_delay_ms),
+        reorder_pct: args.fault_reorder_pct,
+        reorder_hold: std::time::Duration::from_millis(args.fault_reorder_ms),
+        seed: args.fault_seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        }),
+    });
+    let stop = StopSignal::install().map_err(|e| format!("signal handlers: {e}"))?;
+    let mut server =
+        ControlServer::bind(&args.control).map_err(|e| format!("{}: {e}", args.control.display()))?;
+    let engine = Engine::new(config).map_err(|e| format!("engine configuration: {e:?}"))?;
+    let mut node = Node {
+        engine,
+        host: LinuxHost::new(transport, fault, args.verbose),
+        clock: Clock::new(),
+        config,
+        rxbuf: vec![0u8; RECV_BUF_LEN],
+        next_token: 1,
+        shutdown: false,
+    };
+    eprintln!(
+        "pfsync-node: hostid {hostid:08x} syncdev {} {:?} peer {} version {} mtu {} buckets {}",
+        args.syncdev,
+        family,
+        args.syncpeer.map_or("group".into(), |p| p.to_string()),
+        config.version.number(),
+        config.mtu,
+        config.buckets
+    );
+    // The first configuration brings pfsync up and asks the peer for a bulk update.
+    let now = node.tick();
+    let first = node.config;
+    node.engine
+        .on_config_changed(now, &first, &mut node.host)
+        .map_err(|e| format!("engine configuration: {e:?}"))?;
+    node.pump();
+
+    while !node.shutdown {
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(8);
+        let watch = |fd: RawFd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        fds.push(watch(node.host.transport.raw_fd()));
+        fds.push(watch(stop.fd()));
+        fds.extend(server.fds().into_iter().map(watch));
+        let timeout = node.poll_timeout_ms();
+        let ts = libc::timespec {
+            tv_sec: libc::time_t::from(timeout / 1000),
+            tv_nsec: libc::c_long::from(timeout % 1000) * 1_000_000,
+        };
+        // SAFETY: `fds` is a live, correctly sized array of pollfd for the call.
+        let ready = unsafe {
+            libc::ppoll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                &ts,
+                std::ptr::null(),
+            )
+        };
+        if ready < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(format!("poll: {err}"));
+            }
+        }
+        if fds[1].revents != 0 && stop.fired() {
+            break;
+        }
+        if fds[0].revents != 0 {
+            node.receive_batch();
+        }
+        if fds.iter().skip(2).any(|p| p.revents != 0) {
+            for req in server.service() {
+                let response = node.handle_request(&req);
+                server.reply(req.client, &response);
+            }
+        }
+        node.pump();
+    }
+    node.finish();
+    eprintln!("pfsync-node: stopped");
+    Ok(())
+}
+
+impl Node {
+    /// Reads the clock and hands it to the parts that need it.
+    fn tick(&mut self) -> Instant {
+        let now = self.clock.now();
+        self.host.table.set_now(now);
+        self.host.std_now = StdInstant::now();
+        now
+    }
+
+    fn poll_timeout_ms(&self) -> i32 {
+        let engine_at = self.engine.poll_timeout().map(|t| self.clock.to_std(t));
+        let fault_at = self.host.fault.next_release();
+        let deadline = match (engine_at, fault_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        poll_timeout_ms(StdInstant::now(), deadline, IDLE_POLL_MS)
+    }
+
+    /// Runs whatever is due: engine timers (bucket flushes, deferrals, bulk)
+    /// and frames the fault injector held.
+    fn pump(&mut self) {
+        let now = self.tick();
+        // Bounded: a due bucket is emptied by one call; a few rounds cover
+        // work that a timer schedules for "now".
+        for _ in 0..8 {
+            match self.engine.poll_timeout() {
+                Some(t) if t <= now => self.engine.handle_timeout(now, &mut self.host),
+                Some(_) | None => break,
+            }
+        }
+        self.host.release_held_frames();
+    }
+
+    fn receive_batch(&mut self) {
+        let now = self.tick();
+        let syncdev = self.host.transport.ifindex();
+        let family = match self.host.transport.family() {
+            Family::V4 => IpFamily::V4,
+            Family::V6 => IpFamily::V6,
+        };
+        for _ in 0..RECV_BATCH {
+            let got = match self.host.transport.recv(&mut self.rxbuf) {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    self.host.note(format!("receive: {e}"));
+                    break;
+                }
+            };
+            self.host.io.frames_received += 1;
+            self.host.io.bytes_received += got.len as u64;
+            if let Some(d) = got.rxq_dropped {
+                self.host.io.rxq_dropped = u64::from(d);
+            }
+            let meta = RxMeta {
+                family,
+                ttl: got.ttl,
+                on_syncdev: got.ifindex.is_none_or(|i| i == syncdev),
+            };
+            let frame = self.rxbuf.get(got.start..got.start + got.len).unwrap_or(&[]);
+            self.engine.on_frame_received(now, meta, frame, &mut self.host);
+            // Answers (UPD_REQ replies, INS_ACKs, bulk frames) leave promptly.
+            if self.engine.poll_timeout().is_some_and(|t| t <= now) {
+                self.engine.handle_timeout(now, &mut self.host);
+            }
+        }
+    }
+
+    /// Sends everything queued now. The engine flushes its queues when the
+    /// frame budget changes (stock flushes on an MTU change); there is no
+    /// other public "push all", so the MTU is nudged and restored.
+    fn flush(&mut self) {
+        let now = self.tick();
+        let mut nudged = self.config;
+        nudged.mtu = if nudged.mtu > pfsync::engine::MIN_MTU + 1 {
+            nudged.mtu - 1
+        } else {
+            nudged.mtu + 1
+        };
+        let restored = self.config;
+        let first = self.engine.on_config_changed(now, &nudged, &mut self.host);
+        let second = self.engine.on_config_changed(now, &restored, &mut self.host);
+        if first.is_err() || second.is_err() {
+            self.host.note(format!("flush: reconfiguration refused: {first:?} {second:?}"));
+        }
+        self.pump();
+    }
+
+    /// Shutdown: queued records out, held frames out, demotion given back.
+    fn finish(&mut self) {
+        self.flush();
+        let now = self.tick();
+        self.engine.on_destroy(now, &mut self.host);
+        self.host.drain_held_frames();
+    }
+
+    // ----- local pf activity -----
+
+    fn insert(&mut self, req: &Value) -> Result<Value, String> {
+        let record = record_from_json(req.get("state").ok_or("missing \"state\"")?)?;
+        let defer = req.get("defer").and_then(Value::as_bool).unwrap_or(false);
+        let now = self.tick();
+        self.host
+            .table
+            .insert_local(record)
+            .map_err(|e| format!("insert: {e:?}"))?;
+        let deferred = self.run_insert_hook(now, &record, defer);
+        Ok(json!({ "deferred": deferred }))
+    }
+
+    /// pf's insert hook, then (for the packet that created the state) the defer hook.
+    fn run_insert_hook(&mut self, now: Instant, record: &StateRecord, defer: bool) -> bool {
+        let info = state_info(record);
+        let mut slot = self.host.table.get(&record.id).map(|s| s.slot).unwrap_or_default();
+        let outcome = self.engine.on_state_inserted(now, &info, &mut slot);
+        let mut deferred = false;
+        if outcome == InsertOutcome::SetNoSync {
+            if let Some(s) = self.host.table.get_mut(&record.id) {
+                s.record.state_flags |= PFSTATE_NOSYNC;
+            }
+        } else if defer {
+            let token = self.next_token;
+            self.next_token += 1;
+            deferred = self.engine.on_defer_requested(
+                now,
+                &info,
+                &mut slot,
+                DeferredPacket(token),
+                &mut self.host,
+            );
+            // Not taken: pf would send the packet at once; nothing to track.
+            if deferred {
+                self.host.deferral_started(token, record.id);
+            }
+        }
+        self.host.table.store_slot(&record.id, slot);
+        deferred
+    }
+
+    fn update(&mut self, req: &Value) -> Result<Value, String> {
+        let id = parse_state_id(req)?;
+        let now = self.tick();
+        let current = self
+            .host
+            .table
+            .get(&id)
+            .ok_or("no such state")?
+            .record;
+        let mut merged = serde_json::to_value(record_to_json(&current)).map_err(|e| e.to_string())?;
+        if let Some(change) = req.get("state") {
+            deep_merge(&mut merged, change);
+        }
+        let mut record = record_from_json(&merged)?;
+        record.id = id;
+        let slot = match self.host.table.get_mut(&id) {
+            Some(s) => {
+                s.record = record;
+                s.slot
+            }
+            None => return Err("state vanished".into()),
+        };
+        let mut slot = slot;
+        self.engine
+            .on_state_updated(now, &state_info(&record), &mut slot, &mut self.host);
+        self.host.table.store_slot(&id, slot);
+        Ok(json!({}))
+    }
+
+    fn delete(&mut self, req: &Value) -> Result<Value, String> {
+        let id = parse_state_id(req)?;
+        let now = self.tick();
+        let gone = self.host.table.remove(&id).ok_or("no such state")?;
+        let mut slot = gone.slot;
+        self.engine
+            .on_state_deleted(now, &state_info(&gone.record), &mut slot, &mut self.host);
+        Ok(json!({}))
+    }
+
+    /// `pfctl -k`-style flush of our own states, announced with one CLR.
+    fn clear(&mut self, req: &Value) -> Result<Value, String> {
+        let ifname = match req.get("ifname").and_then(Value::as_str) {
+            Some(n) => IfName::new(n).ok_or("bad ifname")?,
+            None => IfName::EMPTY,
+        };
+        let now = self.tick();
+        let hostid = self.config.hostid;
+        let filter = if ifname.is_empty() { None } else { Some(&ifname) };
+        let removed = self.host.table.clear_states(hostid, filter);
+        self.engine.on_states_cleared(now, hostid, &ifname);
+        Ok(json!({ "removed": removed }))
+    }
+
+    /// Creates `count` TCP states server-side (benchmarks: no JSON per state).
+    /// With `"announce": false` they are added as if they predated pfsync, so
+    /// only a bulk update carries them.
+    fn generate(&mut self, req: &Value) -> Result<Value, String> {
+        let count = req.get("count").and_then(Value::as_u64).ok_or("missing count")?;
+        let first = req.get("first_id").and_then(Value::as_u64).unwrap_or(1);
+        let announce = req.get("announce").and_then(Value::as_bool).unwrap_or(true);
+        let creator = parse_state_id(&json!({"id": 0, "creatorid": req.get("creatorid").cloned().unwrap_or(json!(self.config.hostid.iter().fold(0u64, |a, b| a << 8 | u64::from(*b))))}))?.creatorid;
+        let ifname = IfName::new(req.get("ifname").and_then(Value::as_str).unwrap_or(""))
+            .ok_or("bad ifname")?;
+        let mut made = 0u64;
+        for n in first..first.saturating_add(count) {
+            let record = generated_state(n, creator, ifname);
+            let now = self.tick();
+            if self.host.table.insert_local(record).is_err() {
+                continue;
+            }
+            made += 1;
+            if announce {
+                self.run_insert_hook(now, &record, false);
+                if self.engine.poll_timeout().is_some_and(|t| t <= now) {
+                    self.engine.handle_timeout(now, &mut self.host);
+                    self.host.release_held_frames();
+                }
+            }
+        }
+        Ok(json!({ "created": made, "states": self.host.table.len() }))
+    }
+
+    // ----- reading -----
+
+    fn dump(&self, req: &Value) -> Value {
+        let limit = req.get("limit").and_then(Value::as_u64).unwrap_or(u64::MAX);
+        let now = self.clock.now();
+        let states: Vec<Value> = self
+            .host
+            .table
+            .iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(_, s)| {
+                let mut r = s.record;
+                r.creation = u32::try_from(now.saturating_since(s.created_at).as_secs()).unwrap_or(u32::MAX);
+                r.expire = u32::try_from(s.expires_at.saturating_since(now).as_secs()).unwrap_or(u32::MAX);
+                serde_json::to_value(record_to_json(&r)).unwrap_or(Value::Null)
+            })
+            .collect();
+        json!({ "count": self.host.table.len(), "states": states })
+    }
+
+    /// Order-independent digest of the table's synchronised fields (those
+    /// `netlab.sync_view` compares), so two 1M-state tables compare cheaply.
+    fn digest(&self) -> Value {
+        let mut sum = 0u64;
+        for (_, s) in self.host.table.iter() {
+            let mut r = s.record;
+            r.creation = 0;
+            r.expire = 0;
+            r.rule = 0;
+            r.anchor = 0;
+            r.nat_rule = 0;
+            r.sync_flags = 0;
+            let mut h = DefaultHasher::new();
+            r.hash(&mut h);
+            sum = sum.wrapping_add(h.finish());
+        }
+        json!({ "count": self.host.table.len(), "digest": format!("{sum:016x}") })
+    }
+
+    fn stats(&self) -> Value {
+        let s = self.engine.stats();
+        let per_action = |counts: &[u64]| -> Value {
+            let mut m = Map::new();
+            for (a, n) in pfsync::wire::Action::ALL.iter().zip(counts) {
+                m.insert(a.name().to_string(), json!(n));
+            }
+            Value::Object(m)
+        };
+        let stats = json!({
+            "ipackets": s.ipackets, "ipackets6": s.ipackets6, "badif": s.badif,
+            "badttl": s.badttl, "hdrops": s.hdrops, "badver": s.badver,
+            "badact": s.badact, "badlen": s.badlen, "badauth": s.badauth,
+            "stale": s.stale, "badval": s.badval, "badstate": s.badstate,
+            "opackets": s.opackets, "opackets6": s.opackets6, "onomem": s.onomem,
+            "oerrors": s.oerrors, "iacts": per_action(&s.iacts), "oacts": per_action(&s.oacts),
+        });
+        let io = &self.host.io;
+        let node = json!({
+            "frames_sent": io.frames_sent, "bytes_sent": io.bytes_sent,
+            "late_send_errors": io.late_send_errors,
+            "frames_received": io.frames_received, "bytes_received": io.bytes_received,
+            "rxq_dropped": io.rxq_dropped,
+            "carp_demotion": self.host.carp_demotion,
+            "demotions": self.host.demotions, "undemotions": self.host.undemotions,
+            "engine_demotion": self.engine.demotion(),
+            "sync_ok": self.engine.sync_ok(),
+            "bulk_request_state": format!("{:?}", self.engine.bulk_request_state()),
+            "bulk_send_state": format!("{:?}", self.engine.bulk_send_state()),
+            "states": self.host.table.len(),
+            "deferred_held": self.engine.deferred_count(),
+            "engine_memory_bytes": self.engine.memory_bytes(),
+            "fault": self.host.fault.counters,
+        });
+        json!({ "stats": stats, "extra": debug_fields(&format!("{:?}", self.engine.extra_stats())), "node": node })
+    }
+
+    fn config_json(&self) -> Value {
+        let c = &self.config;
+        let f = self.host.fault.config();
+        json!({
+            "hostid": format!("{:08x}", u32::from_be_bytes(c.hostid)),
+            "maxupd": c.maxupd, "defer": c.defer, "defer_delay_ms": c.defer_delay.as_millis(),
+            "msg_version": c.version.number(), "mtu": c.mtu, "buckets": c.buckets,
+            "bulk_rate": c.bulk_rate_bytes_per_sec, "bulk_tick_us": c.bulk_tick.as_nanos() / 1000,
+            "carp_demotion_factor": c.carp_demotion_factor,
+            "receive_dialect": format!("{:?}", c.receive_dialect),
+            "fault_drop_pct": f.drop_pct, "fault_delay_ms": f.delay.as_millis() as u64,
+            "fault_reorder_pct": f.reorder_pct, "fault_reorder_ms": f.reorder_hold.as_millis() as u64,
+        })
+    }
+
+    /// Runtime reconfiguration; like `ifconfig pfsync0 ...` each call is one
+    /// full reconfiguration of the engine.
+    fn configure(&mut self, req: &Value) -> Result<Value, String> {
+        let mut c = self.config;
+        let num = |k: &str| req.get(k).and_then(Value::as_u64);
+        if let Some(v) = num("maxupd") {
+            c.maxupd = u8::try_from(v).map_err(|_| "maxupd is 0..=255")?;
+        }
+        if let Some(v) = req.get("defer").and_then(Value::as_bool) {
+            c.defer = v;
+        }
+        if let Some(v) = num("defer_delay_ms") {
+            c.defer_delay = Duration::from_millis(v);
+        }
+        if let Some(v) = num("msg_version") {
+            let n = u32::try_from(v).map_err(|_| "bad msg_version")?;
+            c.version = MsgVersion::from_number(n).ok_or(format!("unknown message version {n}"))?;
+        }
+        if let Some(v) = num("mtu") {
+            c.mtu = u16::try_from(v).map_err(|_| "bad mtu")?;
+        }
+        if let Some(v) = num("bulk_rate") {
+            c.bulk_rate_bytes_per_sec = v;
+        }
+        if let Some(v) = req.get("carp_demotion_factor").and_then(Value::as_i64) {
+            c.carp_demotion_factor = i32::try_from(v).map_err(|_| "bad carp_demotion_factor")?;
+        }
+        let now = self.tick();
+        self.engine
+            .on_config_changed(now, &c, &mut self.host)
+            .map_err(|e| format!("refused: {e:?}"))?;
+        self.config = c;
+
+        let mut f = self.host.fault.config();
+        let pct = |k: &str, cur: u8| -> Result<u8, String> {
+            match num(k) {
+                Some(v) if v <= 100 => Ok(v as u8),
+                Some(_) => Err(format!("{k} is 0..=100")),
+                None => Ok(cur),
+            }
+        };
+        f.drop_pct = pct("fault_drop_pct", f.drop_pct)?;
+        f.reorder_pct = pct("fault_reorder_pct", f.reorder_pct)?;
+        if let Some(v) = num("fault_delay_ms") {
+            f.delay = std::time::Duration::from_millis(v);
+        }
+        if let Some(v) = num("fault_reorder_ms") {
+            f.reorder_hold = std::time::Duration::from_millis(v);
+        }
+        self.host.fault.reconfigure(f);
+        Ok(json!({ "config": self.config_json() }))
+    }
+
+    fn handle_request(&mut self, req: &Request) -> Value {
+        let body = match &req.body {
+            Ok(v) => v,
+            Err(e) => return control::error(e.clone()),
+        };
+        let cmd = body.get("cmd").and_then(Value::as_str).unwrap_or("");
+        let result = match cmd {
+            "insert" => self.insert(body),
+            "update" => self.update(body),
+            "delete" => self.delete(body),
+            "clear" => self.clear(body),
+            "generate" => self.generate(body),
+            "get" => parse_state_id(body).and_then(|id| {
+                let s = self.host.table.get(&id).ok_or("no such state")?;
+                serde_json::to_value(record_to_json(&s.record))
+                    .map(|v| json!({ "state": v }))
+                    .map_err(|e| e.to_string())
+            }),
+            "dump" => Ok(self.dump(body)),
+            "digest" => Ok(self.digest()),
+            "stats" => Ok(self.stats()),
+            "deferred" => Ok(json!({ "packets": self.host.deferred_log })),
+            "log" => Ok(json!({ "lines": self.host.log })),
+            "config" => {
+                if body.as_object().is_some_and(|o| o.len() > 1) {
+                    self.configure(body)
+                } else {
+                    Ok(json!({ "config": self.config_json() }))
+                }
+            }
+            "resync" => {
+                let now = self.tick();
+                self.engine.on_resync_requested(now, &mut self.host);
+                Ok(json!({}))
+            }
+            "flush" => {
+                self.flush();
+                Ok(json!({}))
+            }
+            "shutdown" => {
+                self.shutdown = true;
+                Ok(json!({}))
+            }
+            "" => Err("missing \"cmd\"".into()),
+            other => Err(format!("unknown cmd {other:?}")),
+        };
+        self.pump();
+        match result {
+            Ok(v) => control::ok(v),
+            Err(e) => control::error(e),
+        }
+    }
+}
+
+/// A plausible established TCP state numbered `n` (same shape as the test helpers').
+fn generated_state(n: u64, creatorid: [u8; 4], ifname: IfName) -> StateRecord {
+    let b = n.to_be_bytes();
+    let mut key = StateKey::default();
+    key.addr[0][..4].copy_from_slice(&[10, b[5], b[6], b[7]]);
+    key.addr[1][..4].copy_from_slice(&[172, 16, b[6], b[7]]);
+    key.port = [
+        (10_000 + (n % 50_000) as u16).to_be_bytes(),
+        443u16.to_be_bytes(),
+    ];
+    let mut r = StateRecord {
+        id: StateId {
+            id: b,
+            creatorid,
+        },
+        ifname,
+        key: [key, key],
+        wire_af: crate::state_json::AF_INET,
+        stack_af: crate::state_json::AF_INET,
+        wire_proto: 6,
+        stack_proto: 6,
+        direction: 1,
+        timeout: 2,
+        expire: 86_400,
+        rt_af: crate::state_json::AF_INET,
+        ..StateRecord::default()
+    };
+    for (peer, base) in [(&mut r.src, 1000u32), (&mut r.dst, 5000u32)] {
+        peer.seqlo = base.wrapping_add(n as u32);
+        peer.seqhi = peer.seqlo.wrapping_add(65_535);
+        peer.max_win = 65_535;
+        peer.state = 4;
+        peer.wscale = 7;
+    }
+    r.packets = [1, 1];
+    r.bytes = [60, 60];
+    r
+}
+
+/// Objects merge key by key; anything else replaces.
+fn deep_merge(base: &mut Value, change: &Value) {
+    match (base, change) {
+        (Value::Object(b), Value::Object(c)) => {
+            for (k, v) in c {
+                match b.get_mut(k) {
+                    Some(slot) => deep_merge(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+/// `Name { a: 1, b: 2 }` (a derived Debug of plain counters) to `{"a":1,"b":2}`,
+/// so new engine counters show up without touching the node.
+fn debug_fields(text: &str) -> Value {
+    let inner = text
+        .split_once('{')
+        .and_then(|(_, rest)| rest.rsplit_once('}'))
+        .map_or("", |(body, _)| body);
+    let mut m = Map::new();
+    for pair in inner.split(',') {
+        if let Some((k, v)) = pair.split_once(':') {
+            if let Ok(n) = v.trim().parse::<u64>() {
+                m.insert(k.trim().to_string(), json!(n));
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_counters_become_json() {
+        let v = debug_fields("ExtraStats { push_full: 3, bulk_frames: 0, deferred: 12 }");
+        assert_eq!(v, json!({"push_full": 3, "bulk_frames": 0, "deferred": 12}));
+    }
+
+    #[test]
+    fn deep_merge_changes_only_named_fields() {
+        let mut base = json!({"src": {"seqlo": 1, "max_win": 2}, "timeout": 3});
+        deep_merge(&mut base, &json!({"src": {"seqlo": 9}}));
+        assert_eq!(base, json!({"src": {"seqlo": 9, "max_win": 2}, "timeout": 3}));
+    }
+
+    #[test]
+    fn generated_states_are_distinct_and_valid() {
+        let a = generated_state(1, [0, 0, 0, 1], IfName::EMPTY);
+        let b = generated_state(2, [0, 0, 0, 1], IfName::EMPTY);
+        assert_ne!(a.id, b.id);
+        assert_ne!(a.key, b.key);
+        let mut buf = vec![0u8; MsgVersion::V1500.state_len()];
+        assert!(a.emit(MsgVersion::V1500, &mut buf).is_ok());
+    }
+}
