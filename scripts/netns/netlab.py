@@ -304,7 +304,8 @@ PFTM_TCP_ESTABLISHED = 2
 
 
 def tcp_state(index, creatorid, ifname="sync0", af=2, **over):
-    """A plausible established TCP state numbered `index`."""
+    """A plausible established TCP state numbered `index`. Windows start
+    small: the engine's merge only ever grows seqlo, seqhi and max_win."""
     if af == 2:
         addrs = [f"192.0.2.{index % 250 + 1}", f"198.51.100.{index // 250 % 250 + 1}"]
     else:
@@ -319,8 +320,8 @@ def tcp_state(index, creatorid, ifname="sync0", af=2, **over):
         "timeout": PFTM_TCP_ESTABLISHED,
         "expire": 86400,
         "key": [{"addr": addrs, "port": [10000 + index % 50000, 443]}],
-        "src": {"seqlo": 1000, "seqhi": 66535, "max_win": 65535, "state": TCPS_ESTABLISHED, "wscale": 7},
-        "dst": {"seqlo": 5000, "seqhi": 70535, "max_win": 65535, "state": TCPS_ESTABLISHED, "wscale": 7},
+        "src": {"seqlo": 1000, "seqhi": 66535, "max_win": 8192, "state": TCPS_ESTABLISHED, "wscale": 7},
+        "dst": {"seqlo": 5000, "seqhi": 70535, "max_win": 512, "state": TCPS_ESTABLISHED, "wscale": 7},
         "packets": [1, 1],
         "bytes": [60, 60],
     }

@@ -62,8 +62,9 @@ def nft_drop_proto240(lab, ns, hook, pct, table="loss"):
     chain = "{ type filter hook %s priority 0; }" % hook
     lab.sh(ns, "nft", "add", "table", "inet", table)
     lab.sh(ns, "nft", "add", "chain", "inet", table, "c", chain)
+    sample = [] if pct >= 100 else ["numgen", "random", "mod", "100", "<", str(pct)]
     lab.sh(ns, "nft", "add", "rule", "inet", table, "c", "meta", "l4proto", "240",
-           "numgen", "random", "mod", "100", "<", str(pct), "counter", "drop")
+           *sample, "counter", "drop")
 
 
 def nft_dropped(lab, ns, table="loss"):
@@ -258,7 +259,7 @@ def loss_delay_reorder_then_convergence(lab):
     for rnd in range(5):
         for i in range(1, 101):
             a.update(f"{i:016x}", f"{A_ID:08x}",
-                     src={"seqlo": 100000 * (rnd + 2) + i, "max_win": 1000 * rnd + i})
+                     src={"seqlo": 100000 * (rnd + 2) + i, "max_win": 10000 + 1000 * rnd + i})
         a.ctl("flush")
         time.sleep(0.05)
     a.ctl("config", fault_delay_ms=0, fault_reorder_pct=0)

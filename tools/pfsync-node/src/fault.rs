@@ -4,8 +4,8 @@
 //! Reordering holds a chosen frame back for an extra `reorder_hold` so frames
 //! sent after it overtake it, which is what netem's `reorder` does too.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -180,7 +180,10 @@ mod tests {
         f.reconfigure(FaultConfig::default());
         // Frame 2 is not delayed but must queue behind nothing: it goes into the
         // heap because frame 1 is held, with an earlier release time.
-        assert_eq!(f.admit(vec![2], t0 + Duration::from_millis(1)), Verdict::Held);
+        assert_eq!(
+            f.admit(vec![2], t0 + Duration::from_millis(1)),
+            Verdict::Held
+        );
         let out = f.due(t0 + Duration::from_millis(20));
         assert_eq!(out, vec![vec![2], vec![1]]);
     }

@@ -11,7 +11,7 @@ use std::time::Instant as StdInstant;
 
 use pfsync::engine::{
     DeferredPacket, DemoteReason, Host, ImportError, ImportRequest, LogEvent, MergeOutcome,
-    PeerUpdate, SendError, StateSnapshot, SyncSlot, TableCursor,
+    PeerUpdate, SendError, StateSnapshot, SyncSlot, TableCursor, PFSTATE_ACK,
 };
 use pfsync::sim::ModelTable;
 use pfsync::wire::{IfName, MsgVersion, StateId, StateRecord};
@@ -113,12 +113,23 @@ impl LinuxHost {
 
     fn deferral_ended(&mut self, packet: DeferredPacket, outcome: &'static str) {
         let Some(p) = self.pending.remove(&packet.0) else {
-            self.note(format!("deferred packet {} came back twice or unknown", packet.0));
+            self.note(format!(
+                "deferred packet {} came back twice or unknown",
+                packet.0
+            ));
             return;
         };
+        // Stock's undefer clears the mark the deferral put on the state.
+        if let Some(s) = self.table.get_mut(&p.id) {
+            s.record.state_flags &= !PFSTATE_ACK;
+        }
         let (id, creatorid) = state_id_json(&p.id);
-        let held_ms = u64::try_from(self.std_now.duration_since(p.since).as_millis()).unwrap_or(u64::MAX);
-        self.note(format!("deferred packet {} for {id}/{creatorid} {outcome} after {held_ms} ms", packet.0));
+        let held_ms =
+            u64::try_from(self.std_now.duration_since(p.since).as_millis()).unwrap_or(u64::MAX);
+        self.note(format!(
+            "deferred packet {} for {id}/{creatorid} {outcome} after {held_ms} ms",
+            packet.0
+        ));
         self.deferred_log.push(DeferredOutcome {
             token: packet.0,
             id,

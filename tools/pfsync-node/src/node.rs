@@ -12,7 +12,8 @@ use std::os::fd::RawFd;
 use std::time::Instant as StdInstant;
 
 use pfsync::engine::{
-    Config, DeferredPacket, Engine, InsertOutcome, IpFamily, RxMeta, StateInfo, PFSTATE_NOSYNC,
+    Config, DeferredPacket, Engine, InsertOutcome, IpFamily, RxMeta, StateInfo, PFSTATE_ACK,
+    PFSTATE_NOSYNC,
 };
 use pfsync::time::{Duration, Instant};
 use pfsync::wire::{Dialect, IfName, MsgVersion, StateId, StateKey, StateRecord};
@@ -62,13 +63,18 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
     c.maxupd = args.maxupd;
     c.defer = args.defer;
     c.defer_delay = Duration::from_millis(args.defer_delay_ms);
-    let release_default = if args.emulate_release == 14 { 1400 } else { 1500 };
+    let release_default = if args.emulate_release == 14 {
+        1400
+    } else {
+        1500
+    };
     let number = if args.msg_version == 0 {
         release_default
     } else {
         args.msg_version
     };
-    c.version = MsgVersion::from_number(number).ok_or(format!("unknown message version {number}"))?;
+    c.version =
+        MsgVersion::from_number(number).ok_or(format!("unknown message version {number}"))?;
     if args.emulate_release == 14 && c.version == MsgVersion::V1500 {
         return Err("a 14.x node cannot send format 1500".into());
     }
@@ -87,7 +93,10 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
     let dev_mtu = transport::mtu_of(&args.syncdev).map_err(|e| format!("{}: {e}", args.syncdev))?;
     let mtu = args.mtu.unwrap_or(dev_mtu.min(1500));
     if mtu > dev_mtu {
-        return Err(format!("mtu {mtu} exceeds {}'s MTU {dev_mtu}", args.syncdev));
+        return Err(format!(
+            "mtu {mtu} exceeds {}'s MTU {dev_mtu}",
+            args.syncdev
+        ));
     }
     c.mtu = u16::try_from(mtu).map_err(|_| "mtu too large")?;
     if args.bulk_rate != 0 {
@@ -130,8 +139,8 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         }),
     });
     let stop = StopSignal::install().map_err(|e| format!("signal handlers: {e}"))?;
-    let mut server =
-        ControlServer::bind(&args.control).map_err(|e| format!("{}: {e}", args.control.display()))?;
+    let mut server = ControlServer::bind(&args.control)
+        .map_err(|e| format!("{}: {e}", args.control.display()))?;
     let engine = Engine::new(config).map_err(|e| format!("engine configuration: {e:?}"))?;
     let mut node = Node {
         engine,
@@ -268,8 +277,12 @@ impl Node {
                 ttl: got.ttl,
                 on_syncdev: got.ifindex.is_none_or(|i| i == syncdev),
             };
-            let frame = self.rxbuf.get(got.start..got.start + got.len).unwrap_or(&[]);
-            self.engine.on_frame_received(now, meta, frame, &mut self.host);
+            let frame = self
+                .rxbuf
+                .get(got.start..got.start + got.len)
+                .unwrap_or(&[]);
+            self.engine
+                .on_frame_received(now, meta, frame, &mut self.host);
             // Answers (UPD_REQ replies, INS_ACKs, bulk frames) leave promptly.
             if self.engine.poll_timeout().is_some_and(|t| t <= now) {
                 self.engine.handle_timeout(now, &mut self.host);
@@ -290,9 +303,13 @@ impl Node {
         };
         let restored = self.config;
         let first = self.engine.on_config_changed(now, &nudged, &mut self.host);
-        let second = self.engine.on_config_changed(now, &restored, &mut self.host);
+        let second = self
+            .engine
+            .on_config_changed(now, &restored, &mut self.host);
         if first.is_err() || second.is_err() {
-            self.host.note(format!("flush: reconfiguration refused: {first:?} {second:?}"));
+            self.host.note(format!(
+                "flush: reconfiguration refused: {first:?} {second:?}"
+            ));
         }
         self.pump();
     }
@@ -322,7 +339,12 @@ impl Node {
     /// pf's insert hook, then (for the packet that created the state) the defer hook.
     fn run_insert_hook(&mut self, now: Instant, record: &StateRecord, defer: bool) -> bool {
         let info = state_info(record);
-        let mut slot = self.host.table.get(&record.id).map(|s| s.slot).unwrap_or_default();
+        let mut slot = self
+            .host
+            .table
+            .get(&record.id)
+            .map(|s| s.slot)
+            .unwrap_or_default();
         let outcome = self.engine.on_state_inserted(now, &info, &mut slot);
         let mut deferred = false;
         if outcome == InsertOutcome::SetNoSync {
@@ -342,6 +364,10 @@ impl Node {
             // Not taken: pf would send the packet at once; nothing to track.
             if deferred {
                 self.host.deferral_started(token, record.id);
+                // Stock's pfsync_defer marks the state so the INS asks for an INS_ACK.
+                if let Some(s) = self.host.table.get_mut(&record.id) {
+                    s.record.state_flags |= PFSTATE_ACK;
+                }
             }
         }
         self.host.table.store_slot(&record.id, slot);
@@ -351,13 +377,9 @@ impl Node {
     fn update(&mut self, req: &Value) -> Result<Value, String> {
         let id = parse_state_id(req)?;
         let now = self.tick();
-        let current = self
-            .host
-            .table
-            .get(&id)
-            .ok_or("no such state")?
-            .record;
-        let mut merged = serde_json::to_value(record_to_json(&current)).map_err(|e| e.to_string())?;
+        let current = self.host.table.get(&id).ok_or("no such state")?.record;
+        let mut merged =
+            serde_json::to_value(record_to_json(&current)).map_err(|e| e.to_string())?;
         if let Some(change) = req.get("state") {
             deep_merge(&mut merged, change);
         }
@@ -395,7 +417,11 @@ impl Node {
         };
         let now = self.tick();
         let hostid = self.config.hostid;
-        let filter = if ifname.is_empty() { None } else { Some(&ifname) };
+        let filter = if ifname.is_empty() {
+            None
+        } else {
+            Some(&ifname)
+        };
         let removed = self.host.table.clear_states(hostid, filter);
         self.engine.on_states_cleared(now, hostid, &ifname);
         Ok(json!({ "removed": removed }))
@@ -405,7 +431,10 @@ impl Node {
     /// With `"announce": false` they are added as if they predated pfsync, so
     /// only a bulk update carries them.
     fn generate(&mut self, req: &Value) -> Result<Value, String> {
-        let count = req.get("count").and_then(Value::as_u64).ok_or("missing count")?;
+        let count = req
+            .get("count")
+            .and_then(Value::as_u64)
+            .ok_or("missing count")?;
         let first = req.get("first_id").and_then(Value::as_u64).unwrap_or(1);
         let announce = req.get("announce").and_then(Value::as_bool).unwrap_or(true);
         let creator = parse_state_id(&json!({"id": 0, "creatorid": req.get("creatorid").cloned().unwrap_or(json!(self.config.hostid.iter().fold(0u64, |a, b| a << 8 | u64::from(*b))))}))?.creatorid;
@@ -442,8 +471,10 @@ impl Node {
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .map(|(_, s)| {
                 let mut r = s.record;
-                r.creation = u32::try_from(now.saturating_since(s.created_at).as_secs()).unwrap_or(u32::MAX);
-                r.expire = u32::try_from(s.expires_at.saturating_since(now).as_secs()).unwrap_or(u32::MAX);
+                r.creation =
+                    u32::try_from(now.saturating_since(s.created_at).as_secs()).unwrap_or(u32::MAX);
+                r.expire =
+                    u32::try_from(s.expires_at.saturating_since(now).as_secs()).unwrap_or(u32::MAX);
                 serde_json::to_value(record_to_json(&r)).unwrap_or(Value::Null)
             })
             .collect();
@@ -639,10 +670,7 @@ fn generated_state(n: u64, creatorid: [u8; 4], ifname: IfName) -> StateRecord {
         443u16.to_be_bytes(),
     ];
     let mut r = StateRecord {
-        id: StateId {
-            id: b,
-            creatorid,
-        },
+        id: StateId { id: b, creatorid },
         ifname,
         key: [key, key],
         wire_af: crate::state_json::AF_INET,
@@ -655,10 +683,10 @@ fn generated_state(n: u64, creatorid: [u8; 4], ifname: IfName) -> StateRecord {
         rt_af: crate::state_json::AF_INET,
         ..StateRecord::default()
     };
-    for (peer, base) in [(&mut r.src, 1000u32), (&mut r.dst, 5000u32)] {
+    for (peer, base, win) in [(&mut r.src, 1000u32, 8192), (&mut r.dst, 5000u32, 512)] {
         peer.seqlo = base.wrapping_add(n as u32);
         peer.seqhi = peer.seqlo.wrapping_add(65_535);
-        peer.max_win = 65_535;
+        peer.max_win = win;
         peer.state = 4;
         peer.wscale = 7;
     }
@@ -716,7 +744,10 @@ mod tests {
     fn deep_merge_changes_only_named_fields() {
         let mut base = json!({"src": {"seqlo": 1, "max_win": 2}, "timeout": 3});
         deep_merge(&mut base, &json!({"src": {"seqlo": 9}}));
-        assert_eq!(base, json!({"src": {"seqlo": 9, "max_win": 2}, "timeout": 3}));
+        assert_eq!(
+            base,
+            json!({"src": {"seqlo": 9, "max_win": 2}, "timeout": 3})
+        );
     }
 
     #[test]

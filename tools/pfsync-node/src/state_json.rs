@@ -170,8 +170,7 @@ fn parse_id_bytes<const N: usize>(v: &Value, what: &str) -> Result<[u8; N], Stri
 /// Parses the `id`/`creatorid` pair that names a state in requests.
 pub fn parse_state_id(v: &Value) -> Result<StateId, String> {
     let id = parse_id_bytes::<8>(v.get("id").unwrap_or(&Value::Null), "id")?;
-    let creatorid =
-        parse_id_bytes::<4>(v.get("creatorid").unwrap_or(&Value::Null), "creatorid")?;
+    let creatorid = parse_id_bytes::<4>(v.get("creatorid").unwrap_or(&Value::Null), "creatorid")?;
     Ok(StateId { id, creatorid })
 }
 
@@ -246,14 +245,20 @@ fn name_string(bytes: &[u8]) -> String {
 pub fn record_to_json(r: &StateRecord) -> StateJson {
     let (id, creatorid) = state_id_json(&r.id);
     let key_json = |k: &StateKey, af: u8| KeyJson {
-        addr: [addr_to_string(&k.addr[0], af), addr_to_string(&k.addr[1], af)],
+        addr: [
+            addr_to_string(&k.addr[0], af),
+            addr_to_string(&k.addr[1], af),
+        ],
         port: [u16::from_be_bytes(k.port[0]), u16::from_be_bytes(k.port[1])],
     };
     StateJson {
         id: Value::String(id),
         creatorid: Value::String(creatorid),
         ifname: name_string(r.ifname.as_bytes()),
-        key: vec![key_json(&r.key[0], r.wire_af), key_json(&r.key[1], r.stack_af)],
+        key: vec![
+            key_json(&r.key[0], r.wire_af),
+            key_json(&r.key[1], r.stack_af),
+        ],
         src: peer_to_json(&r.src),
         dst: peer_to_json(&r.dst),
         rt_addr: addr_to_string(&r.rt_addr, r.rt_af),
@@ -392,7 +397,10 @@ mod tests {
         assert!(record_from_json(&json!({"creatorid": 1})).is_err());
         assert!(record_from_json(&json!({"id": "xyz", "creatorid": 1})).is_err());
         assert!(record_from_json(&json!({"id": 1, "creatorid": 4294967296u64})).is_err());
-        assert!(record_from_json(&json!({"id": 1, "creatorid": 1, "ifname": "a-very-long-ifname"})).is_err());
+        assert!(record_from_json(
+            &json!({"id": 1, "creatorid": 1, "ifname": "a-very-long-ifname"})
+        )
+        .is_err());
         assert!(record_from_json(&json!({"id": 1, "creatorid": 1, "bogus": 1})).is_err());
     }
 }

@@ -288,8 +288,14 @@ impl Transport {
     /// Sends one pfsync frame (header onwards) to the configured destination.
     pub fn send(&self, frame: &[u8]) -> io::Result<()> {
         let (addr, len): (*const libc::sockaddr, usize) = match &self.dest {
-            Destination::V4(sin) => ((sin as *const libc::sockaddr_in).cast(), size_of::<libc::sockaddr_in>()),
-            Destination::V6(sin6) => ((sin6 as *const libc::sockaddr_in6).cast(), size_of::<libc::sockaddr_in6>()),
+            Destination::V4(sin) => (
+                (sin as *const libc::sockaddr_in).cast(),
+                size_of::<libc::sockaddr_in>(),
+            ),
+            Destination::V6(sin6) => (
+                (sin6 as *const libc::sockaddr_in6).cast(),
+                size_of::<libc::sockaddr_in6>(),
+            ),
         };
         // SAFETY: `frame` is a live slice; `addr` points into `self.dest`, valid for `len` bytes.
         let ret = unsafe {
