@@ -5,6 +5,8 @@
 #               FreeBSD: build kmod/pfsync.ko with bsd.kmod.mk
 #   make test   run every stage in scripts/stages/ ("N passed, N failed")
 #   make clean  remove build outputs (keeps .toolchain/)
+#   make demo   two namespaced firewalls syncing (root; scripts/demo.sh)
+#   make bench  bulk join of 1,000,000 states over veth (root; scripts/bench-netns-bulk.sh)
 
 all:
 	@sh scripts/build.sh
@@ -15,4 +17,10 @@ test:
 clean:
 	rm -rf build target
 
-.PHONY: all test clean
+demo:
+	@sh scripts/demo.sh
+
+bench:
+	@sh scripts/bench-netns-bulk.sh
+
+.PHONY: all test clean demo bench

@@ -32,6 +32,13 @@ def peak_rss_kib(pid):
     return -1
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc (clock ticks of 1/100 s on Linux)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def link_drops(lab, ns, ifname):
     out = lab.sh(ns, "cat", f"/sys/class/net/{ifname}/statistics/rx_dropped", capture=True)
     return int(out.strip())
@@ -55,6 +62,7 @@ def main():
             a_digest = a.ctl("digest")
             assert a_digest["count"] == opts.states, a_digest
             a_before = a.stats()
+            a_cpu_before = cpu_seconds(a.pid())
 
             start = time.monotonic()
             b = lab.node(t["b"][0], "b", hostid=hex(b_id), msg_version=opts.msg_version)
@@ -62,6 +70,7 @@ def main():
             wall = time.monotonic() - start
             b_digest = b.ctl("digest")
             a_after, b_stats = a.stats(), b.stats()
+            a_cpu, b_cpu = cpu_seconds(a.pid()) - a_cpu_before, cpu_seconds(b.pid())
 
             frames = a_after["extra"]["bulk_frames"] - a_before["extra"]["bulk_frames"]
             states_sent = a_after["extra"]["bulk_states"] - a_before["extra"]["bulk_states"]
@@ -85,6 +94,8 @@ def main():
             for gbit in (1, 10):
                 model = wire_bytes * 8 / (gbit * 1e9)
                 print(f"line-rate model {gbit:>2} Gb/s {model:.2f} s on the wire ({model / wall * 100:.0f}% of the achieved time)")
+            print(f"CPU time during bulk   master {a_cpu:.2f} s, joiner {b_cpu:.2f} s "
+                  f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
             print(f"peak RSS               master {peak_rss_kib(a.pid()) / 1024:.1f} MiB, joiner {peak_rss_kib(b.pid()) / 1024:.1f} MiB")
             print(f"tables                 master {a_digest['count']:,} digest {a_digest['digest']}, "
                   f"joiner {b_digest['count']:,} digest {b_digest['digest']}")

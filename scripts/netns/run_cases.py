@@ -11,6 +11,7 @@ Ends with "N passed, N failed". Needs root (namespaces, raw sockets).
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -106,6 +107,42 @@ def basic_insert_update_delete(lab):
     sb = b.stats()["stats"]
     assert sb["badttl"] == 0 and sb["badif"] == 0 and sb["badact"] == 0, sb
     assert sb["ipackets"] > 0 and sb["opackets"] > 0, sb
+
+
+# Reads one protocol-240 datagram on sync0 with a plain raw socket and prints
+# the IPv4 header fields stock pfsync sets.
+IP_HEADER_PROBE = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 240)
+idx = socket.if_nametoindex("sync0")
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             socket.inet_aton("224.0.0.240") + socket.inet_aton("0.0.0.0") + struct.pack("i", idx))
+s.settimeout(10)
+d = s.recv(65535)
+print(d[1], d[8], struct.unpack("!H", d[6:8])[0] & 0x4000 != 0, socket.inet_ntoa(d[16:20]), d[20])
+"""
+
+
+@case
+def ip_header_and_ctl_client(lab):
+    t = lab.switched(["a", "b", "probe"])
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID))
+    probe = subprocess.Popen(["ip", "netns", "exec", t["probe"][0], "python3", "-c", IP_HEADER_PROBE],
+                             stdout=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    # The stand-alone client, as shell scripts use it.
+    out = subprocess.run([lab.binary, "ctl", "--control", a.control, "--wait", "2",
+                          '{"cmd":"insert","state":%s}' % json.dumps(tcp_state(1, A_ID)),
+                          '{"cmd":"flush"}', '{"cmd":"stats"}'],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    assert len(lines) == 3 and all(x["ok"] for x in lines), lines
+    bad = subprocess.run([lab.binary, "ctl", "--control", a.control, '{"cmd":"nonsense"}'],
+                         capture_output=True, text=True, timeout=10)
+    assert bad.returncode == 1 and not json.loads(bad.stdout)["ok"], bad.stdout
+    tos, ttl, df, dst, version = probe.communicate(timeout=15)[0].split()
+    assert (tos, ttl, df, dst, version) == ("16", "255", "True", "224.0.0.240", "5"), (tos, ttl, df, dst, version)
 
 
 @case
@@ -253,6 +290,17 @@ def loss_delay_reorder_then_convergence(lab):
         a.update(f"{i:016x}", f"{A_ID:08x}", dst={"seqlo": 50000 + i})
     synced(a, b, "b to converge after loss stopped")
     assert b.stats()["stats"]["oacts"]["UPD_REQ"] > 0, "b never asked for the states it missed"
+
+    # The same through the node's own egress drop.
+    a.ctl("config", fault_drop_pct=50)
+    for i in range(601, 701):
+        a.insert(tcp_state(i, A_ID))
+    a.ctl("flush")
+    a.ctl("config", fault_drop_pct=0)
+    assert a.stats()["node"]["fault"]["dropped"] > 0
+    for i in range(601, 701):
+        a.update(f"{i:016x}", f"{A_ID:08x}", dst={"seqlo": 90000 + i})
+    synced(a, b, "b to converge after the injected drops")
 
     # Delay and reordering from the fault injector; merges must never go backwards.
     a.ctl("config", fault_delay_ms=15, fault_reorder_pct=40, fault_reorder_ms=40)

@@ -86,8 +86,11 @@ pub struct RunArgs {
     /// `net.pfsync.carp_demotion_factor`.
     #[arg(long, default_value_t = 240)]
     pub carp_demotion_factor: i32,
-    /// Socket receive buffer, bytes.
-    #[arg(long, default_value_t = 4 << 20)]
+    /// Socket receive buffer, bytes. Generous because this receiver is a
+    /// userspace process sharing CPUs with its sender: a bulk update arrives
+    /// at line rate, and the buffer absorbs scheduling gaps a kernel
+    /// receiver would not have.
+    #[arg(long, default_value_t = 32 << 20)]
     pub rcvbuf: usize,
     /// Egress fault injection: percentage of frames dropped.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
