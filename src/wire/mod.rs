@@ -37,6 +37,8 @@ pub mod tdb;
 pub mod upd_c;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
 
 pub use action::{Action, MsgVersion};

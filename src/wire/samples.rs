@@ -27,7 +27,7 @@ pub fn peer(n: u8) -> Peer {
     Peer {
         scrub: Scrub {
             pfss_flags: 0x0101 * u16::from(n),
-            pfss_ttl: 64 + n,
+            pfss_ttl: 64u8.wrapping_add(n),
             scrub_flag: 1,
             pfss_ts_mod: 0x1122_3344 ^ n32,
         },
