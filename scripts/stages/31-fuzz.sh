@@ -21,7 +21,7 @@ cargo run --quiet --features std --example fuzz_seeds -- "$seeds"
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing" \
         CC=clang-14 CXX=clang++-14 \
-        cargo build --quiet --locked --release --target "$target" --bin frame_reader
+        cargo build --quiet --release --target "$target" --bin frame_reader
 )
 
 rm -rf "$work"
