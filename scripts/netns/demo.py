@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from netlab import Lab, close_all_labs, install_signal_cleanup, tcp_state, wait_until  # noqa: E402

@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from netlab import (  # noqa: E402
@@ -182,29 +183,42 @@ def bulk_join_of_a_late_node(lab):
 
 @case
 def ttl_below_255_is_badttl(lab):
+    """a -- router -- b, unicast both ways over IPv4 and over IPv6: the router
+    decrements TTL / hop limit to 254, so b must refuse every frame."""
     ra, ns_a = lab.netns("r"), lab.netns("a")
     ns_b = lab.netns("b")
     lab.veth(ns_a, "sync0", ra, "ra")
     lab.veth(ns_b, "sync0", ra, "rb")
-    lab.addr(ns_a, "sync0", "10.1.0.2/24")
-    lab.addr(ra, "ra", "10.1.0.1/24")
-    lab.addr(ra, "rb", "10.2.0.1/24")
-    lab.addr(ns_b, "sync0", "10.2.0.2/24")
+    for ns, ifname, v4, v6 in ((ns_a, "sync0", "10.1.0.2/24", "fd01::2/64"),
+                               (ra, "ra", "10.1.0.1/24", "fd01::1/64"),
+                               (ra, "rb", "10.2.0.1/24", "fd02::1/64"),
+                               (ns_b, "sync0", "10.2.0.2/24", "fd02::2/64")):
+        lab.addr(ns, ifname, v4)
+        lab.addr(ns, ifname, v6)
     lab.sh(ra, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+    lab.sh(ra, "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1")
     lab.route(ns_a, "10.2.0.0/24", "10.1.0.1")
     lab.route(ns_b, "10.1.0.0/24", "10.2.0.1")
-    # Prove the path forwards at all (and decrements TTL) before blaming pfsync.
-    lab.sh(ns_a, "ping", "-c", "1", "-W", "2", "10.2.0.2", check=False)
-    a = lab.node(ns_a, "a", hostid=hex(A_ID), syncpeer="10.2.0.2")
-    b = lab.node(ns_b, "b", hostid=hex(B_ID), syncpeer="10.1.0.2")
-    for i in range(1, 6):
-        a.insert(tcp_state(i, A_ID))
-    wait_until(lambda: b.counter("badttl") >= 1, 5, "b to count badttl")
+    lab.route(ns_a, "fd02::/64", "fd01::1")
+    lab.route(ns_b, "fd01::/64", "fd02::1")
+    pairs = [
+        (lab.node(ns_a, "a4", hostid=hex(A_ID), syncpeer="10.2.0.2"),
+         lab.node(ns_b, "b4", hostid=hex(B_ID), syncpeer="10.1.0.2")),
+        (lab.node(ns_a, "a6", hostid=hex(C_ID), syncpeer="fd02::2"),
+         lab.node(ns_b, "b6", hostid=hex(B_ID + 1), syncpeer="fd01::2")),
+    ]
+    for a, _ in pairs:
+        for i in range(1, 6):
+            a.insert(tcp_state(i, int(a.ctl("config")["config"]["hostid"], 16)))
+    for a, b in pairs:
+        wait_until(lambda: b.counter("badttl") >= 1, 5, f"{b.name} to count badttl")
     time.sleep(1.2)
-    sb = b.stats()["stats"]
-    assert b.dump() == [], "a frame with TTL 254 changed b's table"
-    assert sb["ipackets"] >= sb["badttl"] >= 1, sb
-    assert sum(sb["iacts"].values()) == 0, sb["iacts"]
+    for a, b in pairs:
+        sb = b.stats()["stats"]
+        assert b.dump() == [], f"a frame with TTL 254 changed {b.name}'s table"
+        assert sb["ipackets"] + sb["ipackets6"] >= sb["badttl"] >= 1, sb
+        assert sum(sb["iacts"].values()) == 0, sb["iacts"]
+        assert a.counter("opackets") + a.counter("opackets6") >= 1
 
 
 @case
