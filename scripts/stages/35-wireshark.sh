@@ -111,53 +111,28 @@ check "badlen frames" "20 23 27" "$(experts pfsync.badlen)"
 check "badact frames" "21 22" "$(experts pfsync.badact)"
 check "badval frames" "24 25 26" "$(experts pfsync.badval)"
 
-# 4. Frame by frame, the dissector and the Rust codec (pfsyncdump --json)
-#    must see the same messages (action, id, creatorid) and the same errors.
-ts -r "$raw" -T fields -E aggregator=, -E occurrence=a -e frame.number -e pfsync.version \
-    -e pfsync.action_name -e pfsync.id -e pfsync.hdrops -e pfsync.badver -e pfsync.badlen \
-    -e pfsync.badact -e pfsync.badval >"$work/tshark.tsv"
-"$bin" -r "$raw" --json --no-summary >"$work/dump.json"
-if python3 - "$work/tshark.tsv" "$work/dump.json" <<'EOF'; then echo "ok   dissector and codec agree frame by frame"; else echo "FAIL dissector and codec disagree"; fail=1; fi
-import json, sys
+# 4. Frame by frame and field by field, the dissector and the Rust codec
+#    (pfsyncdump --json) must agree: values, sections and error kinds.
+for f in all-raw.pcap all-eth6.pcap; do
+    if python3 tools/wireshark/compare-with-pfsyncdump.py "$lua" "$work/$f" "$bin"; then
+        echo "ok   $f: dissector and codec agree"
+    else
+        echo "FAIL $f: dissector and codec disagree"
+        fail=1
+    fi
+done
 
-tshark = {}
-for line in open(sys.argv[1]):
-    cols = line.rstrip("\n").split("\t")
-    cols += [""] * (9 - len(cols))
-    num, version, actions, ids = cols[0], cols[1], cols[2], cols[3]
-    errors = sorted(k for k, v in zip(["hdrops", "badver", "badlen", "badact", "badval"], cols[4:9]) if v)
-    tshark[int(num)] = (version, actions, ids, errors)
-
-bad = 0
-for line in open(sys.argv[2]):
-    frame = json.loads(line)
-    if "skipped" in frame:
-        continue
-    n = frame["frame"]
-    version, actions, ids, errors = tshark.get(n, ("", "", "", []))
-    # On malformed frames the dissector goes on naming sections a receiver
-    # would drop; compare sections on clean frames, messages everywhere.
-    ws_ids = [int(i, 16) for i in ids.split(",") if i]
-    rs_ids = [int(m["id"], 16) for m in frame["messages"] if "id" in m]
-    rs_errors = sorted(set(e["kind"] for e in frame["errors"]))
-    hdr = frame.get("header", {})
-    problems = []
-    if hdr and str(hdr["version"]) != version:
-        problems.append(f"version {hdr['version']} vs {version}")
-    if not frame["errors"] and ws_ids != rs_ids:
-        problems.append(f"ids {rs_ids} vs {ws_ids}")
-    if frame["errors"] and not set(rs_ids) <= set(ws_ids):
-        problems.append(f"ids {rs_ids} not all in {ws_ids}")
-    if rs_errors != sorted(set(errors)):
-        problems.append(f"errors {rs_errors} vs {errors}")
-    rs_sections = [s["action_name"] for s in frame["sections"]]
-    ws_sections = [a for a in actions.split(",") if a]
-    if not frame["errors"] and rs_sections != ws_sections:
-        problems.append(f"sections {rs_sections} vs {ws_sections}")
-    if problems:
-        bad += 1
-        print(f"frame {n}: " + "; ".join(problems))
-sys.exit(1 if bad else 0)
-EOF
+# 5. Differential fuzzing: damaged FreeBSD frames (bytes overwritten, header
+#    version and length mostly kept) must draw the same verdicts from both.
+#    OpenBSD frames are left out: the codec's OpenBSD reader is known to
+#    differ from OpenBSD's if_pfsync.c on some malformed input (see the
+#    report in the project notes).
+python3 tools/wireshark/mutate-pcap.py "$work/all-raw.pcap" "$work/mutated.pcap" 3000 240 5
+if python3 tools/wireshark/compare-with-pfsyncdump.py "$lua" "$work/mutated.pcap" "$bin"; then
+    echo "ok   mutated FreeBSD frames: dissector and codec agree"
+else
+    echo "FAIL mutated FreeBSD frames: dissector and codec disagree"
+    fail=1
+fi
 
 exit $fail

@@ -50,7 +50,9 @@ local OPENBSD_ACTIONS = {
     [10] = "BUS", [11] = "OTDB", [12] = "EOF", [13] = "INS", [14] = "UPD",
     [15] = "TDB",
 }
--- Minimum record size per OpenBSD action (records may be longer).
+-- OpenBSD's pfsync_acts[] (if_pfsync.c): the actions it decodes and their
+-- minimum record size (records may be longer). PFSYNC_ACT_MAX is 16.
+local OPENBSD_ACT_MAX = 16
 local OPENBSD_SIZES = {
     [0] = 20, [2] = 12, [4] = 84, [5] = 12, [6] = 264, [7] = 12, [10] = 12,
     [13] = 264, [14] = 264, [15] = 52,
@@ -208,9 +210,10 @@ local ef = {
     badact = ProtoExpert.new("pfsync.badact", "Action refused by a receiver (badact)", expert.group.MALFORMED, expert.severity.ERROR),
     badval = ProtoExpert.new("pfsync.badval", "Field value refused by a receiver (badval)", expert.group.PROTOCOL, expert.severity.WARN),
     truncated = ProtoExpert.new("pfsync.truncated", "Capture truncated inside a section", expert.group.MALFORMED, expert.severity.ERROR),
+    short_len = ProtoExpert.new("pfsync.short_len", "Length shorter than the header", expert.group.PROTOCOL, expert.severity.NOTE),
     unknown = ProtoExpert.new("pfsync.unknown_action", "Unknown action skipped by its declared length", expert.group.UNDECODED, expert.severity.NOTE),
 }
-pfsync.experts = { ef.hdrops, ef.badver, ef.badlen, ef.badact, ef.badval, ef.truncated, ef.unknown }
+pfsync.experts = { ef.hdrops, ef.badver, ef.badlen, ef.badact, ef.badval, ef.truncated, ef.short_len, ef.unknown }
 
 local function family_name(af, openbsd)
     if af == AF_INET then return "inet" end
@@ -280,6 +283,9 @@ local function add_peer(tree, tvb, off, label, proto)
     return st
 end
 
+-- The receive checks: every state message gets timeout and peer states;
+-- an insert also gets direction and address family (FreeBSD and OpenBSD
+-- check the latter two only for INS).
 local function check_values(item, timeout, states, direction, af, openbsd)
     local max = openbsd and OPENBSD_PFTM_MAX or PFTM_MAX
     if timeout >= max then
@@ -313,7 +319,7 @@ local function add_counters(tree, field, tvb, off)
 end
 
 -- FreeBSD full state, formats 1301/1400/1500 (shared prefix 0..231).
-local function dissect_state(tvb, off, tree, format)
+local function dissect_state(tvb, off, tree, format, insert)
     local t = tree
     local wire_af, stack_af, rt_af, proto
     if format == 1500 then
@@ -403,7 +409,11 @@ local function dissect_state(tvb, off, tree, format)
             t:add(f.rt_ifname, tvb(off + 261, 16))
         end
     end
-    check_values(t, timeout, { s1, s2 }, direction, wire_af, false)
+    if insert then
+        check_values(t, timeout, { s1, s2 }, direction, wire_af, false)
+    else
+        check_values(t, timeout, { s1, s2 }, 0, nil, false)
+    end
     check_name(t, tvb, off + 8, 16, "ifname")
     if format == 1400 then
         check_name(t, tvb, off + 261, 16, "rt_ifname")
@@ -416,7 +426,7 @@ local function dissect_state(tvb, off, tree, format)
 end
 
 -- OpenBSD pfsync_state (264 bytes).
-local function dissect_openbsd_state(tvb, off, tree)
+local function dissect_openbsd_state(tvb, off, tree, action)
     local t = tree
     local af = tvb(off + 250, 1):uint()
     local proto = tvb(off + 251, 1):uint()
@@ -451,7 +461,17 @@ local function dissect_openbsd_state(tvb, off, tree)
     t:add(f.state_flags, tvb(off + 260, 2))
     t:add(f.set_prio, tvb(off + 262, 1))
     t:add(f.set_prio, tvb(off + 263, 1))
-    check_values(t, tvb(off + 255, 1):uint(), { s1, s2 }, tvb(off + 252, 1):uint(), af, true)
+    local timeout = tvb(off + 255, 1):uint()
+    if action == 13 then
+        check_values(t, timeout, { s1, s2 }, tvb(off + 252, 1):uint(), af, true)
+        -- Key families may both be 0 (old senders); otherwise each must be valid.
+        local af1, af2 = tvb(off + 24 + 38, 1):uint(), tvb(off + 64 + 38, 1):uint()
+        if (af1 ~= 0 or af2 ~= 0) and (not family_name(af1, true) or not family_name(af2, true)) then
+            t:add_proto_expert_info(ef.badval, string.format("key address families %d/%d", af1, af2))
+        end
+    elseif action == 14 then
+        check_values(t, timeout, { s1, s2 }, 0, nil, true)
+    end
     check_name(t, tvb, off + 8, 16, "ifname")
     return string.format("id %s creatorid %s %s", tvb(off, 8):bytes():tohex(), tvb(off + 236, 4):bytes():tohex(), k0)
 end
@@ -537,12 +557,15 @@ end
 
 local function dissect_record(tvb, off, t, action, openbsd)
     if openbsd then
-        if action == 13 or action == 14 or action == 6 then return dissect_openbsd_state(tvb, off, t) end
+        if action == 13 or action == 14 or action == 6 then return dissect_openbsd_state(tvb, off, t, action) end
         if action == 4 then return dissect_upd_c(tvb, off, t, true) end
         if action == 15 then return dissect_tdb(tvb, off, t, true) end
     else
         local format = STATE_FORMAT[action]
-        if format then return dissect_state(tvb, off, t, format) end
+        if format then
+            local insert = action == 1 or action == 13 or action == 15
+            return dissect_state(tvb, off, t, format, insert)
+        end
         if action == 4 then return dissect_upd_c(tvb, off, t, false) end
         if action == 11 then return dissect_tdb(tvb, off, t, false) end
     end
@@ -577,10 +600,13 @@ function pfsync.dissector(tvb, pinfo, tree)
     end
     local limit = flen
     if flen > tvb:reported_length_remaining() then
-        litem:add_proto_expert_info(ef.badlen, string.format("len %d exceeds the %d bytes present", flen, tvb:reported_length_remaining()))
-        limit = tvb:reported_length_remaining()
+        -- Receivers drop the whole frame here (badlen); so does the dissector.
+        litem:add_proto_expert_info(ef.badlen, string.format("len %d exceeds the %d bytes present; frame dropped", flen, tvb:reported_length_remaining()))
+        pinfo.cols.info = string.format("pfsync %s: len %d beyond the packet", VERSIONS[version], flen)
+        return tvb:len()
     elseif flen < HEADER_LEN then
-        litem:add_proto_expert_info(ef.badlen, string.format("len %d is shorter than the header", flen))
+        -- Not an error for a receiver: its section loop simply never starts.
+        litem:add_proto_expert_info(ef.short_len, string.format("len %d is shorter than the header: no sections", flen))
         limit = HEADER_LEN
     end
     if limit > tvb:len() then limit = tvb:len() end
@@ -623,8 +649,11 @@ function pfsync.dissector(tvb, pinfo, tree)
             sec:add_proto_expert_info(ef.badact, name .. " is refused by FreeBSD receivers; rest of frame dropped")
             summary[#summary + 1] = name .. "!"
             stopped = true
-        elseif openbsd and count > 0 and OPENBSD_SIZES[action] and size < OPENBSD_SIZES[action] then
-            sec:add_proto_expert_info(ef.badlen, string.format("%s records of %d bytes, at least %d needed", name, size, OPENBSD_SIZES[action]))
+        elseif openbsd and (action >= OPENBSD_ACT_MAX or (OPENBSD_SIZES[action] and size < OPENBSD_SIZES[action]))
+            and (count == 0 or size == 0) then
+            -- OpenBSD can skip what it does not know only if told how long it is.
+            sec:add_proto_expert_info(ef.badact, string.format("%s with count %d and length %d cannot be skipped; rest of frame dropped", name, count, size))
+            summary[#summary + 1] = name .. "!"
             stopped = true
         elseif off + body > limit then
             if off + body <= flen and limit < flen then
@@ -640,8 +669,10 @@ function pfsync.dissector(tvb, pinfo, tree)
             end
             stopped = true
         else
-            local known = openbsd and OPENBSD_SIZES[action] ~= nil or not openbsd
-            if openbsd and not known and count > 0 then
+            -- OpenBSD decodes the actions in its table whose records are at
+            -- least as long as its own; it steps over everything else.
+            local known = not openbsd or (OPENBSD_SIZES[action] ~= nil and size >= OPENBSD_SIZES[action])
+            if not known and count > 0 then
                 sec:add_proto_expert_info(ef.unknown, name .. " skipped")
             end
             for i = 1, count do
