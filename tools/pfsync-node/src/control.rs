@@ -166,10 +166,8 @@ pub fn run_client(path: &Path, requests: &[String], wait: Duration) -> io::Resul
     let stream = loop {
         match UnixStream::connect(path) {
             Ok(s) => break s,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            // The node may still be starting: its socket appears when it is ready.
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => return Err(e),
         }
     };

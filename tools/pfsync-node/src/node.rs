@@ -437,7 +437,11 @@ impl Node {
             .ok_or("missing count")?;
         let first = req.get("first_id").and_then(Value::as_u64).unwrap_or(1);
         let announce = req.get("announce").and_then(Value::as_bool).unwrap_or(true);
-        let creator = parse_state_id(&json!({"id": 0, "creatorid": req.get("creatorid").cloned().unwrap_or(json!(self.config.hostid.iter().fold(0u64, |a, b| a << 8 | u64::from(*b))))}))?.creatorid;
+        let creator = match req.get("creatorid") {
+            // Same notation as in requests that name a state.
+            Some(c) => parse_state_id(&json!({ "id": 0, "creatorid": c }))?.creatorid,
+            None => self.config.hostid,
+        };
         let ifname = IfName::new(req.get("ifname").and_then(Value::as_str).unwrap_or(""))
             .ok_or("bad ifname")?;
         let mut made = 0u64;
