@@ -56,6 +56,7 @@ synth all "$work/all-vlan.pcapng" --write-link vlan --pcapng
 synth all "$work/all-sll.pcap" --write-link sll
 synth all "$work/all-sll2.pcap" --write-link sll2
 synth valid "$work/valid-121.pcap" --write-link pfsync-freebsd
+synth valid "$work/cut.pcap" --write-link raw --snaplen 200
 
 # 1. Every link type carries the same frames: the per-frame summary lines agree.
 ts -r "$work/all-raw.pcap" -T fields -e frame.number -e _ws.col.Info >"$work/raw.info"
@@ -110,10 +111,12 @@ check "badver frames" "19" "$(experts pfsync.badver)"
 check "badlen frames" "20 23 27" "$(experts pfsync.badlen)"
 check "badact frames" "21 22" "$(experts pfsync.badact)"
 check "badval frames" "24 25 26" "$(experts pfsync.badval)"
+check "snap-length cut frames are truncated, not badlen" "1 2 3 4 5 6 7 17 0" \
+    "$(ts -r "$work/cut.pcap" -Y pfsync.truncated -T fields -e frame.number | tr '\n' ' ')$(ts -r "$work/cut.pcap" -Y pfsync.badlen | grep -c .)"
 
 # 4. Frame by frame and field by field, the dissector and the Rust codec
 #    (pfsyncdump --json) must agree: values, sections and error kinds.
-for f in all-raw.pcap all-eth6.pcap; do
+for f in all-raw.pcap all-eth6.pcap cut.pcap; do
     if python3 tools/wireshark/compare-with-pfsyncdump.py "$lua" "$work/$f" "$bin"; then
         echo "ok   $f: dissector and codec agree"
     else

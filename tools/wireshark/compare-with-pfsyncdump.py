@@ -158,7 +158,8 @@ def tshark_fields(fields):
     return by_frame
 
 
-ERROR_FIELDS = ["pfsync.hdrops", "pfsync.badver", "pfsync.badlen", "pfsync.badact", "pfsync.badval"]
+ERROR_FIELDS = ["pfsync.hdrops", "pfsync.badver", "pfsync.badlen", "pfsync.badact", "pfsync.badval",
+                "pfsync.truncated"]
 
 
 def frame_checks(f, row):

@@ -658,6 +658,7 @@ function pfsync.dissector(tvb, pinfo, tree)
         elseif off + body > limit then
             if off + body <= flen and limit < flen then
                 sec:add_proto_expert_info(ef.truncated, string.format("%d x %d bytes of %s, %d captured", count, size, name, limit - off))
+                summary[#summary + 1] = name .. " (cut)"
             else
                 sec:add_proto_expert_info(ef.badlen, string.format("%d x %d bytes of %s, %d left", count, size, name, limit - off))
             end

@@ -21,7 +21,7 @@ pub struct Cli {
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Option<PathBuf>,
 
-    /// Capture live on a Linux interface (IP protocol 240 only; needs CAP_NET_RAW).
+    /// Capture live on a Linux interface, or "any" (IP protocol 240 only; needs CAP_NET_RAW).
     #[arg(short = 'i', long = "interface", value_name = "IFACE")]
     pub interface: Option<String>,
 
@@ -68,6 +68,11 @@ pub struct Cli {
     /// Link type of the written file.
     #[arg(long, value_enum, default_value = "pfsync")]
     pub write_link: WriteLink,
+
+    /// Cut written packets to this many bytes (like tcpdump -s), keeping
+    /// their full length in the file.
+    #[arg(long, value_name = "BYTES", requires = "write")]
+    pub snaplen: Option<usize>,
 
     /// Write pcapng instead of pcap.
     #[arg(long)]

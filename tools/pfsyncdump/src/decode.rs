@@ -42,6 +42,9 @@ pub struct Decoded {
     pub captured: usize,
     /// The reader refused the whole frame (no events follow).
     pub frame_error: Option<Error>,
+    /// The capture holds less of the packet than was on the wire, so a
+    /// frame-level `badlen` is the capture's doing, not the sender's.
+    pub capture_cut: bool,
     pub events: Vec<Item>,
 }
 
@@ -70,7 +73,7 @@ pub enum Item {
     },
 }
 
-pub fn decode(bytes: &[u8], choice: DialectChoice) -> Decoded {
+pub fn decode(bytes: &[u8], choice: DialectChoice, capture_cut: bool) -> Decoded {
     let dialect = choice.for_frame(bytes);
     let header = Header::parse(bytes).ok();
     let mut decoded = Decoded {
@@ -78,6 +81,7 @@ pub fn decode(bytes: &[u8], choice: DialectChoice) -> Decoded {
         header,
         captured: bytes.len(),
         frame_error: None,
+        capture_cut,
         events: Vec::new(),
     };
     let reader = match FrameReader::with_dialect(bytes, dialect) {
@@ -119,10 +123,19 @@ pub fn decode(bytes: &[u8], choice: DialectChoice) -> Decoded {
 }
 
 impl Decoded {
-    /// Every error in the frame, by pfsyncstats counter name.
+    /// The name a frame-level error is reported under: its pfsyncstats
+    /// counter, or `truncated` when a cut capture explains it.
+    pub fn frame_error_name(&self) -> Option<&'static str> {
+        self.frame_error.map(|e| match e {
+            Error::BadLen if self.capture_cut => "truncated",
+            other => error_name(other),
+        })
+    }
+
+    /// Every error in the frame, by pfsyncstats counter name (`truncated`
+    /// for a frame the capture cut short).
     pub fn error_kinds(&self) -> Vec<&'static str> {
-        let mut kinds: Vec<&'static str> =
-            self.frame_error.iter().map(|e| error_name(*e)).collect();
+        let mut kinds: Vec<&'static str> = self.frame_error_name().into_iter().collect();
         for item in &self.events {
             match item {
                 Item::Rejected { .. } => kinds.push(error_name(Error::BadVal)),

@@ -16,6 +16,9 @@ use crate::link::ip::{self, IpSkip};
 use crate::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, LINKTYPE_RAW};
 use crate::savefile::{Packet, Timestamp, MAX_PACKET};
 
+/// `ARPHRD_LOOPBACK`: the hardware type of `lo`.
+const ARPHRD_LOOPBACK: u16 = 772;
+
 /// Set by SIGINT/SIGTERM so a capture ends with its summary.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -25,7 +28,6 @@ extern "C" fn on_signal(_: libc::c_int) {
 
 pub struct LiveCapture {
     fd: OwnedFd,
-    is_loopback: bool,
     deadline: Option<Instant>,
     buf: Vec<u8>,
 }
@@ -34,9 +36,14 @@ impl LiveCapture {
     pub fn open(iface: &str, timeout: Option<Duration>) -> io::Result<LiveCapture> {
         let name = CString::new(iface)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name has a NUL"))?;
-        // SAFETY: `name` is a valid NUL-terminated string for the call's duration.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if ifindex == 0 {
+        // "any", as with tcpdump: index 0 binds to every interface.
+        let ifindex = if iface == "any" {
+            0
+        } else {
+            // SAFETY: `name` is a valid NUL-terminated string for the call's duration.
+            unsafe { libc::if_nametoindex(name.as_ptr()) }
+        };
+        if ifindex == 0 && iface != "any" {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!("no interface named {iface}"),
@@ -74,7 +81,6 @@ impl LiveCapture {
         }
         Ok(LiveCapture {
             fd,
-            is_loopback: is_loopback(iface),
             deadline: timeout.map(|t| Instant::now() + t),
             buf: vec![0u8; MAX_PACKET],
         })
@@ -140,7 +146,7 @@ impl LiveCapture {
             }
             // On loopback every packet shows up twice, once leaving and once
             // arriving; keep the arrival, as libpcap does.
-            if self.is_loopback && from.sll_pkttype == libc::PACKET_OUTGOING {
+            if from.sll_hatype == ARPHRD_LOOPBACK && from.sll_pkttype == libc::PACKET_OUTGOING {
                 continue;
             }
             let proto = u16::from_be(from.sll_protocol);
@@ -166,10 +172,4 @@ impl LiveCapture {
             }));
         }
     }
-}
-
-fn is_loopback(iface: &str) -> bool {
-    std::fs::read_to_string(format!("/sys/class/net/{iface}/type"))
-        .map(|t| t.trim() == "772")
-        .unwrap_or(iface == "lo")
 }

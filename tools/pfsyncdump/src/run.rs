@@ -51,8 +51,13 @@ pub fn run(cli: &Cli) -> Result<(), String> {
                 SavefileFormat::Pcap
             };
             Some(
-                SavefileWriter::new(BufWriter::new(file), format, cli.write_link.linktype())
-                    .map_err(|e| format!("{}: {e}", path.display()))?,
+                SavefileWriter::new(
+                    BufWriter::new(file),
+                    format,
+                    cli.write_link.linktype(),
+                    cli.snaplen,
+                )
+                .map_err(|e| format!("{}: {e}", path.display()))?,
             )
         }
     };
@@ -100,15 +105,15 @@ pub fn run(cli: &Cli) -> Result<(), String> {
             }
         };
         summary.frames += 1;
-        let decoded = decode::decode(extracted.pfsync, cli.dialect);
+        let cut = u64::from(packet.orig_len) > packet.data.len() as u64;
+        let decoded = decode::decode(extracted.pfsync, cli.dialect, cut);
         decoded.count_into(&mut summary);
         let ctx = FrameContext {
             number,
             ts: packet.ts,
             linktype: packet.linktype,
             ip: extracted.ip,
-            cut: (u64::from(packet.orig_len) > packet.data.len() as u64)
-                .then_some((packet.data.len(), packet.orig_len)),
+            cut: cut.then_some((packet.data.len(), packet.orig_len)),
         };
         if !cli.quiet {
             let rendered = if cli.json {

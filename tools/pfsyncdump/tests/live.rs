@@ -204,3 +204,20 @@ fn unknown_interface_is_an_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no interface named no-such-if0"));
 }
+
+#[test]
+fn any_interface_sees_loopback_frames_once() {
+    if !can_capture() {
+        return;
+    }
+    let frame = fixture_frame("clr");
+    let child = start(&["-i", "any", "--timeout", "2s", "--json", "--no-summary"]);
+    assert!(send_raw(&frame, false));
+    let out = child.wait_with_output().expect("ends");
+    assert!(out.status.success());
+    let copies = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"ifname\":\"em0\"") && l.contains("\"CLR\""))
+        .count();
+    assert_eq!(copies, 1);
+}

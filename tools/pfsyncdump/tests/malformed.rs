@@ -193,3 +193,28 @@ fn random_and_truncated_files_never_crash() {
         }
     }
 }
+
+/// A capture cut by its snap length is not the sender's fault: such frames
+/// are reported as `truncated`, not under a pfsyncstats counter.
+#[test]
+fn snap_length_cuts_are_truncations() {
+    let path = synth("ins", &["--snaplen", "200"]);
+    let (frames, summary) = read_json(&path);
+    assert_eq!(frames.len(), 3);
+    for f in &frames {
+        assert_eq!(f["captured_len"], 200);
+        assert_eq!(f["errors"][0]["kind"], "truncated");
+    }
+    assert_eq!(frames[0]["wire_len"], 290);
+    assert_eq!(summary["errors"], serde_json::json!({"truncated": 3}));
+    let text = run_ok(&["-r", path.to_str().expect("path")]);
+    assert!(text.contains("[captured 200 of 290 bytes]"));
+    assert!(
+        text.contains("error frame 1: truncated: header len 270 but the capture holds 180 bytes")
+    );
+
+    // Short enough frames fit under the same snap length and decode fully.
+    let (small, _) = read_json(&synth("del-c", &["--snaplen", "200"]));
+    assert_eq!(small[0]["errors"], serde_json::json!([]));
+    assert!(small[0].get("captured_len").is_none());
+}

@@ -65,10 +65,10 @@ pub fn frame(ctx: &FrameContext, d: &Decoded) -> Value {
     let mut sections = Vec::new();
     let mut messages = Vec::new();
     let mut errors = Vec::new();
-    if let Some(e) = d.frame_error {
+    if let (Some(e), Some(kind)) = (d.frame_error, d.frame_error_name()) {
         errors.push(json!({
-            "kind": error_name(e),
-            "detail": frame_error_detail(e, d.header.as_ref(), d.captured),
+            "kind": kind,
+            "detail": frame_error_detail(e, d),
         }));
     }
     for item in &d.events {

@@ -18,11 +18,20 @@ pub enum SavefileFormat {
 pub struct SavefileWriter<W: Write> {
     out: W,
     format: SavefileFormat,
+    snaplen: usize,
 }
 
 impl<W: Write> SavefileWriter<W> {
-    pub fn new(mut out: W, format: SavefileFormat, linktype: u32) -> io::Result<Self> {
-        let snaplen = MAX_PACKET as u32;
+    /// Packets longer than `snaplen` are cut to it, their full length kept
+    /// in the record (as `tcpdump -s` does).
+    pub fn new(
+        mut out: W,
+        format: SavefileFormat,
+        linktype: u32,
+        snaplen: Option<usize>,
+    ) -> io::Result<Self> {
+        let snaplen = snaplen.unwrap_or(MAX_PACKET).min(MAX_PACKET);
+        let snaplen_field = snaplen as u32;
         match format {
             SavefileFormat::Pcap => {
                 let mut hdr = Vec::with_capacity(24);
@@ -31,7 +40,7 @@ impl<W: Write> SavefileWriter<W> {
                 hdr.extend_from_slice(&4u16.to_le_bytes());
                 hdr.extend_from_slice(&0i32.to_le_bytes());
                 hdr.extend_from_slice(&0u32.to_le_bytes());
-                hdr.extend_from_slice(&snaplen.to_le_bytes());
+                hdr.extend_from_slice(&snaplen_field.to_le_bytes());
                 hdr.extend_from_slice(&linktype.to_le_bytes());
                 out.write_all(&hdr)?;
             }
@@ -52,18 +61,24 @@ impl<W: Write> SavefileWriter<W> {
                 let mut idb = Vec::new();
                 idb.extend_from_slice(&link16.to_le_bytes());
                 idb.extend_from_slice(&0u16.to_le_bytes());
-                idb.extend_from_slice(&snaplen.to_le_bytes());
+                idb.extend_from_slice(&snaplen_field.to_le_bytes());
                 idb.extend_from_slice(&OPTION_END.to_le_bytes());
                 idb.extend_from_slice(&0u16.to_le_bytes());
                 write_block(&mut out, BLOCK_INTERFACE, &idb)?;
             }
         }
-        Ok(SavefileWriter { out, format })
+        Ok(SavefileWriter {
+            out,
+            format,
+            snaplen,
+        })
     }
 
-    pub fn write_packet(&mut self, ts: Timestamp, data: &[u8]) -> io::Result<()> {
-        let len = u32::try_from(data.len())
+    pub fn write_packet(&mut self, ts: Timestamp, packet: &[u8]) -> io::Result<()> {
+        let orig_len = u32::try_from(packet.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "packet too large"))?;
+        let data = packet.get(..self.snaplen).unwrap_or(packet);
+        let len = data.len() as u32;
         let micros = ts.nanos / 1000;
         match self.format {
             SavefileFormat::Pcap => {
@@ -72,7 +87,7 @@ impl<W: Write> SavefileWriter<W> {
                 rec.extend_from_slice(&(ts.secs as u32).to_le_bytes());
                 rec.extend_from_slice(&micros.to_le_bytes());
                 rec.extend_from_slice(&len.to_le_bytes());
-                rec.extend_from_slice(&len.to_le_bytes());
+                rec.extend_from_slice(&orig_len.to_le_bytes());
                 rec.extend_from_slice(data);
                 self.out.write_all(&rec)
             }
@@ -83,7 +98,7 @@ impl<W: Write> SavefileWriter<W> {
                 epb.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
                 epb.extend_from_slice(&(units as u32).to_le_bytes());
                 epb.extend_from_slice(&len.to_le_bytes());
-                epb.extend_from_slice(&len.to_le_bytes());
+                epb.extend_from_slice(&orig_len.to_le_bytes());
                 epb.extend_from_slice(data);
                 while !epb.len().is_multiple_of(4) {
                     epb.push(0);
@@ -116,7 +131,7 @@ mod tests {
 
     fn roundtrip(format: SavefileFormat) {
         let mut file = Vec::new();
-        let mut w = SavefileWriter::new(&mut file, format, 246).expect("header");
+        let mut w = SavefileWriter::new(&mut file, format, 246, None).expect("header");
         let ts = Timestamp {
             secs: 1_700_000_000,
             nanos: 123_456_000,
@@ -156,7 +171,7 @@ mod tests {
     fn every_truncation_of_a_file_ends_cleanly() {
         for format in [SavefileFormat::Pcap, SavefileFormat::PcapNg] {
             let mut file = Vec::new();
-            let mut w = SavefileWriter::new(&mut file, format, 1).expect("header");
+            let mut w = SavefileWriter::new(&mut file, format, 1, None).expect("header");
             w.write_packet(Timestamp::default(), &[0xaa; 61])
                 .expect("packet");
             for cut in 0..file.len() {

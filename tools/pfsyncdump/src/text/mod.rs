@@ -8,7 +8,7 @@ pub mod state;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use pfsync::wire::{Action, Dialect, Error, Header};
+use pfsync::wire::{Action, Dialect, Error};
 
 use crate::decode::{action_name, error_name, reject_name, Decoded, Item};
 use crate::names;
@@ -54,13 +54,12 @@ pub fn frame(ctx: &FrameContext, d: &Decoded, verbose: bool) -> String {
     if let Some((captured, wire)) = ctx.cut {
         let _ = write!(out, " [captured {captured} of {wire} bytes]");
     }
-    if let Some(e) = d.frame_error {
+    if let (Some(e), Some(kind)) = (d.frame_error, d.frame_error_name()) {
         let _ = write!(
             out,
-            "\n{MSG_INDENT}error frame {}: {}: {}",
+            "\n{MSG_INDENT}error frame {}: {kind}: {}",
             ctx.number,
-            error_name(e),
-            frame_error_detail(e, d.header.as_ref(), d.captured)
+            frame_error_detail(e, d)
         );
     }
     for item in &d.events {
@@ -129,8 +128,15 @@ pub fn version_name(v: u8) -> String {
     }
 }
 
-pub fn frame_error_detail(e: Error, header: Option<&Header>, captured: usize) -> String {
-    match (e, header) {
+pub fn frame_error_detail(e: Error, d: &Decoded) -> String {
+    let captured = d.captured;
+    if let (Error::BadLen, true, Some(h)) = (e, d.capture_cut, d.header.as_ref()) {
+        return format!(
+            "header len {} but the capture holds {captured} bytes (cut by its snap length); not decoded",
+            h.len
+        );
+    }
+    match (e, d.header.as_ref()) {
         (Error::HdrOps, _) | (_, None) => {
             format!("only {captured} bytes, the pfsync header needs 20")
         }
