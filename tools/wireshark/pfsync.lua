@@ -229,7 +229,7 @@ local function add_addr(tree, range, af, openbsd, f4, f6, fraw)
     if fam == "inet" then
         return tree:add(f4, range(0, 4)), tostring(range(0, 4):ipv4())
     elseif fam == "inet6" then
-        return tree:add(f6, range), tostring(range:ipv6())
+        return tree:add(f6, range), "[" .. tostring(range:ipv6()) .. "]"
     end
     return tree:add(fraw, range), "?"
 end
@@ -422,7 +422,7 @@ local function dissect_state(tvb, off, tree, format, insert)
         check_name(t, tvb, off + 296, 16, "rt_ifname")
         check_name(t, tvb, off + 312, 16, "orig_ifname")
     end
-    return string.format("id %s creatorid %s %s", tvb(off, 8):bytes():tohex(), tvb(off + 228, 4):bytes():tohex(), k0)
+    return string.format("id %s creatorid %s %s", tvb(off, 8):bytes():tohex():lower(), tvb(off + 228, 4):bytes():tohex():lower(), k0)
 end
 
 -- OpenBSD pfsync_state (264 bytes).
@@ -473,13 +473,13 @@ local function dissect_openbsd_state(tvb, off, tree, action)
         check_values(t, timeout, { s1, s2 }, 0, nil, true)
     end
     check_name(t, tvb, off + 8, 16, "ifname")
-    return string.format("id %s creatorid %s %s", tvb(off, 8):bytes():tohex(), tvb(off + 236, 4):bytes():tohex(), k0)
+    return string.format("id %s creatorid %s %s", tvb(off, 8):bytes():tohex():lower(), tvb(off + 236, 4):bytes():tohex():lower(), k0)
 end
 
 local function dissect_id_pair(tvb, off, t)
     t:add(f.id, tvb(off, 8))
     t:add(f.creatorid, tvb(off + 8, 4))
-    return string.format("id %s creatorid %s", tvb(off, 8):bytes():tohex(), tvb(off + 8, 4):bytes():tohex())
+    return string.format("id %s creatorid %s", tvb(off, 8):bytes():tohex():lower(), tvb(off + 8, 4):bytes():tohex():lower())
 end
 
 local function dissect_upd_c(tvb, off, t, openbsd)
@@ -496,8 +496,8 @@ local function dissect_upd_c(tvb, off, t, openbsd)
         t:add(f.upd_pad, tvb(off + 81, 3))
     end
     check_values(t, tvb(off + 80, 1):uint(), { s1, s2 }, 0, nil, openbsd)
-    return string.format("id %s creatorid %s timeout %s", tvb(off, 8):bytes():tohex(),
-        tvb(off + 72, 4):bytes():tohex(), TIMEOUTS[tvb(off + 80, 1):uint()] or tostring(tvb(off + 80, 1):uint()))
+    return string.format("id %s creatorid %s timeout %s", tvb(off, 8):bytes():tohex():lower(),
+        tvb(off + 72, 4):bytes():tohex():lower(), TIMEOUTS[tvb(off + 80, 1):uint()] or tostring(tvb(off + 80, 1):uint()))
 end
 
 local function dissect_upd_req(tvb, off, t)
@@ -514,7 +514,7 @@ local function dissect_clr(tvb, off, t)
     check_name(t, tvb, off, 16, "ifname")
     local name = tvb(off, 16):stringz()
     if name == "" then name = "(all)" end
-    return string.format("ifname %s creatorid %s", name, tvb(off + 16, 4):bytes():tohex())
+    return string.format("ifname %s creatorid %s", name, tvb(off + 16, 4):bytes():tohex():lower())
 end
 
 local function dissect_bus(tvb, off, t)
@@ -523,7 +523,7 @@ local function dissect_bus(tvb, off, t)
     t:add(f.bus_status, tvb(off + 8, 1))
     t:add(f.bus_pad, tvb(off + 9, 3))
     local st = tvb(off + 8, 1):uint()
-    return string.format("creatorid %s status %s endtime %d", tvb(off, 4):bytes():tohex(),
+    return string.format("creatorid %s status %s endtime %d", tvb(off, 4):bytes():tohex():lower(),
         BUS_STATUS[st] or tostring(st), tvb(off + 4, 4):uint())
 end
 
