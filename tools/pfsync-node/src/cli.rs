@@ -83,6 +83,18 @@ pub struct RunArgs {
     /// Bulk sender wake-up granularity, microseconds (0 = the engine's default).
     #[arg(long, default_value_t = 0)]
     pub bulk_tick_us: u64,
+    /// Bulk request: wait this long for BUS START before retrying, ms (0 = stock's 5 s).
+    #[arg(long, default_value_t = 0)]
+    pub bulk_request_timeout_ms: u64,
+    /// Bulk request: give up on a running bulk after this long without a frame, ms (0 = engine default).
+    #[arg(long, default_value_t = 0)]
+    pub bulk_idle_timeout_ms: u64,
+    /// Bulk request: attempts before giving up (0 = stock's 12).
+    #[arg(long, default_value_t = 0)]
+    pub bulk_max_tries: u8,
+    /// pf ruleset checksum sent in every header and compared on receipt, 32 hex digits.
+    #[arg(long)]
+    pub ruleset_checksum: Option<String>,
     /// `net.pfsync.carp_demotion_factor`.
     #[arg(long, default_value_t = 240)]
     pub carp_demotion_factor: i32,
@@ -112,6 +124,19 @@ pub struct RunArgs {
     pub verbose: bool,
 }
 
+/// Parses a 16-byte checksum written as 32 hex digits.
+pub fn parse_checksum(s: &str) -> Result<[u8; 16], String> {
+    let s = s.strip_prefix("0x").unwrap_or(s);
+    if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("ruleset checksum: 32 hex digits".into());
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
 /// Parses a host id given as `0x...` hex or decimal.
 pub fn parse_hostid(s: &str) -> Result<u32, String> {
     let parsed = match s.strip_prefix("0x") {
@@ -122,5 +147,21 @@ pub fn parse_hostid(s: &str) -> Result<u32, String> {
         Ok(0) => Err("hostid 0 is refused by every receiver (creatorid 0)".into()),
         Ok(v) => Ok(v),
         Err(e) => Err(format!("hostid {s}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostid_and_checksum_notations() {
+        assert_eq!(parse_hostid("0x0a000001"), Ok(0x0a00_0001));
+        assert_eq!(parse_hostid("17"), Ok(17));
+        assert!(parse_hostid("0").is_err());
+        let c = parse_checksum("000102030405060708090a0b0c0d0e0f").unwrap();
+        assert_eq!(c[15], 15);
+        assert!(parse_checksum("00").is_err());
+        assert!(parse_checksum("zz0102030405060708090a0b0c0d0e0f").is_err());
     }
 }

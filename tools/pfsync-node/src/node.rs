@@ -19,7 +19,7 @@ use pfsync::time::{Duration, Instant};
 use pfsync::wire::{Dialect, IfName, MsgVersion, StateId, StateKey, StateRecord};
 use serde_json::{json, Map, Value};
 
-use crate::cli::{parse_hostid, RunArgs};
+use crate::cli::{parse_checksum, parse_hostid, RunArgs};
 use crate::clock::{poll_timeout_ms, Clock};
 use crate::control::{self, ControlServer, Request};
 use crate::fault::{FaultConfig, FaultInjector};
@@ -106,6 +106,18 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
         c.bulk_tick = Duration::from_micros(args.bulk_tick_us);
     }
     c.carp_demotion_factor = args.carp_demotion_factor;
+    if args.bulk_request_timeout_ms != 0 {
+        c.bulk_request_timeout = Duration::from_millis(args.bulk_request_timeout_ms);
+    }
+    if args.bulk_idle_timeout_ms != 0 {
+        c.bulk_idle_timeout = Duration::from_millis(args.bulk_idle_timeout_ms);
+    }
+    if args.bulk_max_tries != 0 {
+        c.bulk_max_tries = args.bulk_max_tries;
+    }
+    if let Some(sum) = &args.ruleset_checksum {
+        c.ruleset_checksum = parse_checksum(sum)?;
+    }
     Ok(c)
 }
 
