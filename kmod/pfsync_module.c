@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Module lifecycle, per-VNET setup, sysctls, and the small services the
+ * Rust core links against by name (memory, logging).
+ */
+
+#include "opt_inet.h"
+#include "opt_inet6.h"
+
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/kernel.h>
+#include <sys/lock.h>
+#include <sys/malloc.h>
+#include <sys/mbuf.h>
+#include <sys/module.h>
+#include <sys/mutex.h>
+#include <sys/nv.h>
+#include <sys/socket.h>
+#include <sys/sx.h>
+#include <sys/sysctl.h>
+#include <sys/syslog.h>
+#include <sys/taskqueue.h>
+#include <sys/time.h>
+
+#include <net/if.h>
+#include <net/if_var.h>
+#include <net/if_private.h>
+#include <net/vnet.h>
+#include <net/pfvar.h>
+#include <net/if_pfsync.h>
+
+#include <netinet/in.h>
+#include <netinet/in_var.h>
+#include <netinet/ip_carp.h>
+#include <netinet/ip_var.h>
+#include <netinet6/ip6_var.h>
+
+#include "pfsync_rs.h"
+
+MALLOC_DEFINE(M_PFSYNC_RS, "pfsync", "pfsync(4) data (pfsync-rs)");
+
+/* Stock values: carp demotion CARP_MAXSKEW, defer delay 20 ms. */
+#define	PFSYNC_RS_DEFER_DELAY_MS	20
+
+VNET_DEFINE(struct pfsync_rs_softc *, pfsync_rs_softc) = NULL;
+VNET_DEFINE(int, pfsync_rs_carp_adj) = CARP_MAXSKEW;
+VNET_DEFINE(u_int, pfsync_rs_defer_delay_ms) = PFSYNC_RS_DEFER_DELAY_MS;
+VNET_DEFINE(u_int, pfsync_rs_bulk_pace_us) = 0;
+
+/* Accepted for compatibility with stock loader.conf; one engine lock here. */
+static unsigned long pfsync_rs_buckets;
+
+_Static_assert(sizeof(struct pfsyncstats) ==
+    16 * sizeof(uint64_t) + 2 * PFSYNC_ACT_MAX * sizeof(uint64_t),
+    "struct pfsyncstats is 16 counters then iacts[] and oacts[]");
+
+uint64_t
+pfsync_rs_now_ns(void)
+{
+	return (sbttons(sbinuptime()));
+}
+
+void *
+pfsync_rs_kmalloc(size_t size, size_t align)
+{
+	if (size == 0 || align == 0 || align > PAGE_SIZE ||
+	    (align & (align - 1)) != 0)
+		return (NULL);
+	if (align <= sizeof(void *) * 2)
+		return (malloc(size, M_PFSYNC_RS, M_NOWAIT));
+	return (malloc_aligned(size, align, M_PFSYNC_RS, M_NOWAIT));
+}
+
+void
+pfsync_rs_kfree(void *ptr)
+{
+	free(ptr, M_PFSYNC_RS);
+}
+
+void
+pfsync_rs_klog(int level, const uint8_t *msg, size_t len)
+{
+	if (len > INT_MAX)
+		len = INT_MAX;
+	log(level, "pfsync: %.*s\n", (int)len, (const char *)msg);
+}
+
+/*
+ * Sysctls.  net.pfsync.stats keeps the exact layout of the running release's
+ * struct pfsyncstats so stock netstat(1) reads it; the counters themselves
+ * live in the engine.
+ */
+SYSCTL_NODE(_net, OID_AUTO, pfsync, CTLFLAG_RW | CTLFLAG_MPSAFE, 0,
+    "PFSYNC");
+SYSCTL_NODE(_net_pfsync, OID_AUTO, rs, CTLFLAG_RW | CTLFLAG_MPSAFE, 0,
+    "pfsync-rs extensions");
+
+static int
+pfsync_rs_sysctl_stats(SYSCTL_HANDLER_ARGS)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	struct pfsyncstats stats;
+	int error;
+
+	memset(&stats, 0, sizeof(stats));
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			(void)pfsync_rs_stats_export(sc->sc_engine, &stats,
+			    sizeof(stats));
+		pfsync_rs_engine_leave(sc);
+	}
+	error = SYSCTL_OUT(req, &stats, sizeof(stats));
+	if (error != 0 || req->newptr == NULL)
+		return (error);
+
+	/* Writing (netstat -z writes zeros) clears the counters. */
+	error = SYSCTL_IN(req, &stats, sizeof(stats));
+	if (error != 0)
+		return (error);
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			pfsync_rs_stats_clear(sc->sc_engine);
+		pfsync_rs_engine_leave(sc);
+	}
+	return (0);
+}
+SYSCTL_PROC(_net_pfsync, OID_AUTO, stats,
+    CTLTYPE_STRUCT | CTLFLAG_RW | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, 0,
+    pfsync_rs_sysctl_stats, "S,pfsyncstats",
+    "PFSYNC statistics (struct pfsyncstats, net/if_pfsync.h)");
+
+/* Push a knob change into the engine's configuration. */
+static void
+pfsync_rs_knobs_changed(void)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+
+	if (sc == NULL)
+		return;
+	sx_xlock(&sc->sc_cfg_sx);
+	pfsync_rs_engine_enter(sc);
+	sc->sc_cfg.carp_demotion = V_pfsync_rs_carp_adj;
+	sc->sc_cfg.defer_delay_ms = V_pfsync_rs_defer_delay_ms;
+	sc->sc_cfg.bulk_pace_us = V_pfsync_rs_bulk_pace_us;
+	if (sc->sc_engine != NULL)
+		(void)pfsync_rs_on_config_changed(sc->sc_engine, &sc->sc_cfg,
+		    0, pfsync_rs_now_ns());
+	pfsync_rs_engine_leave(sc);
+	sx_xunlock(&sc->sc_cfg_sx);
+}
+
+static int
+pfsync_rs_sysctl_knob(SYSCTL_HANDLER_ARGS)
+{
+	u_int value;
+	int error;
+
+	value = *(u_int *)arg1;
+	error = sysctl_handle_int(oidp, &value, 0, req);
+	if (error != 0 || req->newptr == NULL)
+		return (error);
+	if (arg2 != 0 && value > (u_int)arg2)
+		return (EINVAL);
+	*(u_int *)arg1 = value;
+	pfsync_rs_knobs_changed();
+	return (0);
+}
+
+SYSCTL_PROC(_net_pfsync, OID_AUTO, carp_demotion_factor,
+    CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_VNET | CTLFLAG_MPSAFE,
+    &VNET_NAME(pfsync_rs_carp_adj), 0, pfsync_rs_sysctl_knob, "I",
+    "pfsync's CARP demotion factor adjustment");
+SYSCTL_ULONG(_net_pfsync, OID_AUTO, pfsync_buckets, CTLFLAG_RDTUN,
+    &pfsync_rs_buckets, 0,
+    "Number of pfsync hash buckets (accepted, unused: one engine per VNET)");
+SYSCTL_PROC(_net_pfsync, OID_AUTO, defer_delay,
+    CTLTYPE_UINT | CTLFLAG_RW | CTLFLAG_VNET | CTLFLAG_MPSAFE,
+    &VNET_NAME(pfsync_rs_defer_delay_ms), 10000, pfsync_rs_sysctl_knob, "IU",
+    "Deferred packet timeout (in ms)");
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, bulk_pace_us,
+    CTLTYPE_UINT | CTLFLAG_RW | CTLFLAG_VNET | CTLFLAG_MPSAFE,
+    &VNET_NAME(pfsync_rs_bulk_pace_us), 1000000, pfsync_rs_sysctl_knob, "IU",
+    "Pause between bulk-update frames in microseconds (0: as fast as the "
+    "engine's default pacing allows)");
+
+static int
+pfsync_rs_sysctl_bulk(SYSCTL_HANDLER_ARGS)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	uint64_t sent = 0;
+	uint32_t pending = 0;
+	char buf[64];
+
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			pfsync_rs_bulk_progress(sc->sc_engine, &sent, &pending);
+		pfsync_rs_engine_leave(sc);
+	}
+	snprintf(buf, sizeof(buf), "sent %ju request_pending %u",
+	    (uintmax_t)sent, pending);
+	return (sysctl_handle_string(oidp, buf, sizeof(buf), req));
+}
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, bulk,
+    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, 0,
+    pfsync_rs_sysctl_bulk, "A",
+    "Bulk update progress: states sent in the last answer, request pending");
+
+static int
+pfsync_rs_sysctl_resync(SYSCTL_HANDLER_ARGS)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	int value = 0, error;
+
+	error = sysctl_handle_int(oidp, &value, 0, req);
+	if (error != 0 || req->newptr == NULL)
+		return (error);
+	if (value != 1)
+		return (EINVAL);
+	if (sc == NULL)
+		return (ENXIO);
+	pfsync_rs_engine_enter(sc);
+	if (sc->sc_engine != NULL)
+		pfsync_rs_on_resync_requested(sc->sc_engine,
+		    pfsync_rs_now_ns());
+	pfsync_rs_engine_leave(sc);
+	return (0);
+}
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, resync,
+    CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, 0,
+    pfsync_rs_sysctl_resync, "I",
+    "Write 1 to request a full bulk update from the peers now");
+
+/*
+ * Per-VNET life: the cloner creates pfsync0 (softc + engine) and the hooks
+ * go in at once, as stock does; teardown runs in reverse.
+ */
+static void
+pfsync_rs_vnet_init(const void *unused __unused)
+{
+	if (pfsync_rs_clone_attach() != 0) {
+		log(LOG_ERR, "pfsync: cannot attach the pfsync cloner\n");
+		return;
+	}
+	pfsync_rs_hooks_install();
+}
+VNET_SYSINIT(pfsync_rs_vnet_init, SI_SUB_PROTO_FIREWALL, SI_ORDER_ANY,
+    pfsync_rs_vnet_init, NULL);
+
+static void
+pfsync_rs_vnet_uninit(const void *unused __unused)
+{
+	pfsync_rs_hooks_remove();
+	pfsync_rs_clone_detach();
+}
+VNET_SYSUNINIT(pfsync_rs_vnet_uninit, SI_SUB_PROTO_FIREWALL, SI_ORDER_FOURTH,
+    pfsync_rs_vnet_uninit, NULL);
+
+static int
+pfsync_rs_modevent(module_t mod __unused, int type, void *data __unused)
+{
+	int error;
+
+	switch (type) {
+	case MOD_LOAD:
+		error = pfsync_rs_core_init();
+		if (error != 0)
+			return (error);
+		pfsync_detach_ifnet_ptr = pfsync_rs_detach_ifnet;
+		error = pfsync_rs_proto_register();
+		if (error != 0)
+			pfsync_detach_ifnet_ptr = NULL;
+		return (error);
+	case MOD_UNLOAD:
+		/*
+		 * VNET uninit has already destroyed every pfsync0, drained its
+		 * callouts and tasks and released every pf reference.
+		 */
+		pfsync_detach_ifnet_ptr = NULL;
+		pfsync_rs_proto_unregister();
+		return (0);
+	default:
+		return (EOPNOTSUPP);
+	}
+}
+
+static moduledata_t pfsync_rs_mod = {
+	"pfsync",
+	pfsync_rs_modevent,
+	NULL
+};
+
+DECLARE_MODULE(pfsync, pfsync_rs_mod, SI_SUB_PROTO_FIREWALL, SI_ORDER_ANY);
+MODULE_VERSION(pfsync, 1);
+MODULE_DEPEND(pfsync, pf, PF_MODVER, PF_MODVER, PF_MODVER);
