@@ -225,7 +225,9 @@ struct pfsync_rs_config {
 	uint32_t	ifmtu;		/* pfsync0 MTU: the frame budget */
 	uint32_t	defer_delay_ms;	/* net.pfsync.defer_delay */
 	int32_t		carp_demotion;	/* net.pfsync.carp_demotion_factor */
-	uint32_t	bulk_pace_us;	/* net.pfsync.rs.bulk_pace_us, 0 = stock pacing */
+	uint32_t	bulk_pace_us;	/* net.pfsync.rs.bulk_pace_us, 0 = engine default */
+	uint8_t		hostid_be[4];	/* V_pf_status.hostid, raw */
+	uint8_t		pf_cksum[PFSYNC_RS_PF_CKSUM_LEN]; /* V_pf_status.pf_chksum */
 };
 
 /*
@@ -441,11 +443,13 @@ int	pfsync_rs_config_check(const struct pfsync_rs_config *cfg,
 
 /*
  * Apply a configuration the shim has already made effective (syncdev
- * reference taken, multicast group joined).  `resync` asks for a bulk update
- * from the peers (a SET with a syncdev).  Returns 0 or EINVAL.
+ * reference taken, multicast group joined).  The engine requests a bulk
+ * update when the sync interface appears or changes, not on every SET
+ * (stock does; opnsense/core #10858).  Returns 0, EINVAL, or ENOMEM (the
+ * old configuration then stays in force).
  */
 int	pfsync_rs_on_config_changed(struct pfsync_rs_engine *eng,
-	    const struct pfsync_rs_config *cfg, int resync, uint64_t now_ns);
+	    const struct pfsync_rs_config *cfg, uint64_t now_ns);
 
 /* pfsync0 went up (1) or down (0); down discards queued data. */
 void	pfsync_rs_on_running_changed(struct pfsync_rs_engine *eng,
@@ -472,8 +476,9 @@ int	pfsync_rs_stats_export(const struct pfsync_rs_engine *eng,
 void	pfsync_rs_stats_clear(struct pfsync_rs_engine *eng);
 
 /*
- * Bulk progress for net.pfsync.rs.bulk: states sent in the current or last
- * bulk answer, and whether a bulk request of ours is outstanding.
+ * Bulk progress for net.pfsync.rs.bulk: states sent in bulk answers since
+ * the engine was created, and whether our own bulk update is still
+ * incomplete (the "syncok" flag is clear).
  */
 void	pfsync_rs_bulk_progress(const struct pfsync_rs_engine *eng,
 	    uint64_t *states_sent, uint32_t *request_pending);

@@ -126,6 +126,8 @@ pub struct pfsync_rs_config {
     pub defer_delay_ms: u32,
     pub carp_demotion: i32,
     pub bulk_pace_us: u32,
+    pub hostid_be: [u8; 4usize],
+    pub pf_cksum: [u8; 16usize],
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -331,7 +333,6 @@ extern "C" {
     pub fn pfsync_rs_on_config_changed(
         eng: *mut pfsync_rs_engine,
         cfg: *const pfsync_rs_config,
-        resync: core::ffi::c_int,
         now_ns: u64,
     ) -> core::ffi::c_int;
 }

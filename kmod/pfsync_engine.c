@@ -135,8 +135,8 @@ pfsync_rs_engine_attach(struct pfsync_rs_softc *sc)
 		return (ENOMEM);
 	pfsync_rs_engine_enter(sc);
 	sc->sc_engine = eng;
-	(void)pfsync_rs_on_config_changed(eng, &sc->sc_cfg, 0,
-	    pfsync_rs_now_ns());
+	(void)pfsync_rs_on_config_changed(eng, &sc->sc_cfg,
+		    pfsync_rs_now_ns());
 	pfsync_rs_engine_leave(sc);
 	return (0);
 }

@@ -76,6 +76,8 @@ pfsync_rs_cfg_complete(struct pfsync_rs_softc *sc, struct ifnet *sifp,
 	cfg->defer_delay_ms = V_pfsync_rs_defer_delay_ms;
 	cfg->carp_demotion = V_pfsync_rs_carp_adj;
 	cfg->bulk_pace_us = V_pfsync_rs_bulk_pace_us;
+	memcpy(cfg->hostid_be, &V_pf_status.hostid, sizeof(cfg->hostid_be));
+	memcpy(cfg->pf_cksum, V_pf_status.pf_chksum, sizeof(cfg->pf_cksum));
 }
 
 /* The destination stock would use: the default group for a zero peer. */
@@ -177,9 +179,9 @@ pfsync_rs_apply(struct pfsync_rs_softc *sc, struct pfsync_rs_config *cfg)
 	sc->sc_sync_if = sifp;
 	sc->sc_peer = peer;
 	sc->sc_cfg = *cfg;
-	if (sc->sc_engine != NULL)
-		(void)pfsync_rs_on_config_changed(sc->sc_engine, &sc->sc_cfg,
-		    sifp != NULL, pfsync_rs_now_ns());
+	if (sc->sc_engine != NULL && error == 0)
+		error = pfsync_rs_on_config_changed(sc->sc_engine, &sc->sc_cfg,
+		    pfsync_rs_now_ns());
 	pfsync_rs_engine_leave(sc);
 	sx_xunlock(&sc->sc_cfg_sx);
 
@@ -305,7 +307,7 @@ pfsync_rs_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 		sc->sc_cfg.ifmtu = ifp->if_mtu;
 		if (sc->sc_engine != NULL)
 			(void)pfsync_rs_on_config_changed(sc->sc_engine,
-			    &sc->sc_cfg, 0, pfsync_rs_now_ns());
+			    &sc->sc_cfg, pfsync_rs_now_ns());
 		pfsync_rs_engine_leave(sc);
 		sx_xunlock(&sc->sc_cfg_sx);
 		return (0);
@@ -505,7 +507,7 @@ pfsync_rs_detach_ifnet(struct ifnet *ifp)
 	sc->sc_cfg = cfg;
 	if (sc->sc_engine != NULL)
 		(void)pfsync_rs_on_config_changed(sc->sc_engine, &sc->sc_cfg,
-		    0, pfsync_rs_now_ns());
+		    pfsync_rs_now_ns());
 	pfsync_rs_engine_leave(sc);
 	sx_xunlock(&sc->sc_cfg_sx);
 	if_rele(ifp);

@@ -145,9 +145,13 @@ pfsync_rs_knobs_changed(void)
 	sc->sc_cfg.carp_demotion = V_pfsync_rs_carp_adj;
 	sc->sc_cfg.defer_delay_ms = V_pfsync_rs_defer_delay_ms;
 	sc->sc_cfg.bulk_pace_us = V_pfsync_rs_bulk_pace_us;
+	memcpy(sc->sc_cfg.hostid_be, &V_pf_status.hostid,
+	    sizeof(sc->sc_cfg.hostid_be));
+	memcpy(sc->sc_cfg.pf_cksum, V_pf_status.pf_chksum,
+	    sizeof(sc->sc_cfg.pf_cksum));
 	if (sc->sc_engine != NULL)
 		(void)pfsync_rs_on_config_changed(sc->sc_engine, &sc->sc_cfg,
-		    0, pfsync_rs_now_ns());
+		    pfsync_rs_now_ns());
 	pfsync_rs_engine_leave(sc);
 	sx_xunlock(&sc->sc_cfg_sx);
 }

@@ -3,11 +3,22 @@
 //! This is the only module allowed to use `unsafe`, and it only exists with the
 //! `kernel` feature. Every exported symbol is prefixed `pfsync_rs_`. Nothing here
 //! may panic: the panic handler brings the whole machine down.
+//!
+//! The ABI itself is documented in bindings/pfsync_core.h; `sys` is its
+//! bindgen output. `exports` holds the entry points the shim calls, `host` the
+//! engine's `Host` over the shim's function table, `convert` the plain
+//! conversions between the two, `kalloc` the kernel's global allocator and
+//! `log` the kernel log lines.
 
 use core::ffi::{c_char, c_int};
 
+mod convert;
+pub mod exports;
+mod host;
+mod log;
 mod kalloc;
 mod panic;
+pub mod sys;
 
 /// Version of the Rust core, NUL-terminated, for the shim's load message and
 /// for telling which core a running module carries.

@@ -1,0 +1,555 @@
+//! The `extern "C"` entry points of bindings/pfsync_core.h: each turns one C
+//! call into one engine event (or one pure computation). Pointers from C are
+//! checked for NULL and turned into references once, at the top of each
+//! function; everything below works on references and values.
+
+use core::alloc::Layout;
+use core::ffi::{c_char, c_int, c_void};
+use core::ptr;
+
+use crate::engine::host::{IpFamily, RxMeta, StateInfo, DeferredPacket, PFSTATE_NOSYNC, IPPROTO_PFSYNC};
+use crate::engine::{merge, Config, ConfigError, Engine, Stats};
+use crate::ffi::convert::{self, EINVAL};
+use crate::ffi::host::{KernelHost, Ops};
+use crate::ffi::sys;
+use crate::time::Instant;
+use crate::wire::state_format::StateChecks;
+use crate::wire::{peer, IfName, MsgVersion, StateRecord};
+
+const ENOMEM: c_int = 12;
+
+/// One VNET's engine with the shim it answers to.
+pub struct KernelEngine {
+    engine: Engine,
+    host: KernelHost,
+    /// `__FreeBSD_version` the module was built for.
+    release: u32,
+    /// What the counters read when `net.pfsync.stats` was last cleared.
+    stats_base: Stats,
+    alloc_failures_base: u64,
+}
+
+fn now(ns: u64) -> Instant {
+    Instant::from_nanos(ns)
+}
+
+fn config_error(e: ConfigError) -> c_int {
+    match e {
+        ConfigError::NoMemory => ENOMEM,
+        ConfigError::Mtu | ConfigError::Buckets => EINVAL,
+    }
+}
+
+fn info(st: &sys::pfsync_rs_state_info) -> StateInfo {
+    StateInfo {
+        id: convert::state_id(&st.sid),
+        proto: st.wire_proto,
+        state_flags: st.state_flags,
+        rule_nosync: st.rule_nosync != 0,
+    }
+}
+
+/// # Safety
+/// `eng` is NULL or a pointer returned by `pfsync_rs_engine_create` and not
+/// yet destroyed, and the caller holds the engine lock (no other reference).
+unsafe fn engine<'a>(eng: *mut sys::pfsync_rs_engine) -> Option<&'a mut KernelEngine> {
+    // SAFETY: per the function contract the pointer is NULL or a live,
+    // exclusively held KernelEngine.
+    unsafe { eng.cast::<KernelEngine>().as_mut() }
+}
+
+/// # Safety
+/// `slot` is NULL or points at PFSYNC_RS_SLOT_LEN writable bytes that nothing
+/// else touches during the call (the engine lock covers every slot).
+unsafe fn slot_bytes<'a>(slot: *mut u8) -> Option<&'a mut [u8; 12]> {
+    // SAFETY: per the function contract.
+    unsafe { slot.cast::<[u8; 12]>().as_mut() }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_engine_create(
+    abi_version: u32,
+    release_version: u32,
+    host: *const sys::pfsync_rs_host_ops,
+    ctx: *mut c_void,
+    _now_ns: u64,
+) -> *mut sys::pfsync_rs_engine {
+    if abi_version != sys::PFSYNC_RS_ABI_VERSION {
+        return ptr::null_mut();
+    }
+    // SAFETY: the shim passes NULL or its static, fully initialised table.
+    let Some(table) = (unsafe { host.as_ref() }) else {
+        return ptr::null_mut();
+    };
+    let Some(ops) = Ops::from_table(table) else {
+        return ptr::null_mut();
+    };
+    let mut config = Config::new([0; 4]);
+    config.version = convert::default_version(release_version);
+    let Ok(engine) = Engine::new(config) else {
+        return ptr::null_mut();
+    };
+    let boxed = KernelEngine {
+        engine,
+        host: KernelHost::new(ops, ctx),
+        release: release_version,
+        stats_base: Stats::default(),
+        alloc_failures_base: crate::ffi::kalloc::failures(),
+    };
+    // Box::new would abort on allocation failure; allocate fallibly instead.
+    let layout = Layout::new::<KernelEngine>();
+    // SAFETY: the layout has non-zero size.
+    let p = unsafe { alloc::alloc::alloc(layout) }.cast::<KernelEngine>();
+    if p.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: `p` is freshly allocated for exactly one KernelEngine.
+    unsafe { p.write(boxed) };
+    p.cast()
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_engine_destroy(eng: *mut sys::pfsync_rs_engine) {
+    // SAFETY: contract of `engine`; the shim destroys each engine once.
+    let Some(k) = (unsafe { engine(eng) }) else {
+        return;
+    };
+    k.engine.on_destroy(Instant::from_nanos(0), &mut k.host);
+    let p = eng.cast::<KernelEngine>();
+    // SAFETY: `p` was allocated in pfsync_rs_engine_create with this layout
+    // and initialised; after this nothing uses it (the shim forgets it).
+    unsafe {
+        ptr::drop_in_place(p);
+        alloc::alloc::dealloc(p.cast(), Layout::new::<KernelEngine>());
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_frame_received(
+    eng: *mut sys::pfsync_rs_engine,
+    frame: *const u8,
+    len: usize,
+    meta: *const sys::pfsync_rs_rx_meta,
+    now_ns: u64,
+) {
+    // SAFETY: contract of `engine`.
+    let Some(k) = (unsafe { engine(eng) }) else {
+        return;
+    };
+    // SAFETY: the shim passes NULL or its local meta for the call.
+    let Some(meta) = (unsafe { meta.as_ref() }) else {
+        return;
+    };
+    let bytes: &[u8] = if frame.is_null() || meta.truncated != 0 {
+        &[]
+    } else {
+        // SAFETY: the shim hands over `len` readable bytes it owns until the
+        // call returns.
+        unsafe { core::slice::from_raw_parts(frame, len) }
+    };
+    // Stock drops frames silently while pf is disabled.
+    if meta.pf_running == 0 {
+        return;
+    }
+    let now = now(now_ns);
+    if meta.local_pf_cksum != k.engine.config().ruleset_checksum {
+        let mut cfg = *k.engine.config();
+        cfg.ruleset_checksum = meta.local_pf_cksum;
+        let _ = k.engine.on_config_changed(now, &cfg, &mut k.host);
+    }
+    let rx = RxMeta {
+        family: if meta.af as u32 == sys::PFSYNC_RS_AF_INET6 {
+            IpFamily::V6
+        } else {
+            IpFamily::V4
+        },
+        ttl: meta.ttl,
+        on_syncdev: meta.rcvif_is_syncdev != 0,
+    };
+    k.engine.on_frame_received(now, rx, bytes, &mut k.host);
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_info) -> c_int {
+    // SAFETY: the shim passes NULL or its local info for the call.
+    let Some(st) = (unsafe { st.as_ref() }) else {
+        return sys::PFSYNC_RS_POLICY_IGNORE as c_int;
+    };
+    let verdict = if st.state_flags & PFSTATE_NOSYNC != 0 {
+        sys::PFSYNC_RS_POLICY_IGNORE
+    } else if st.rule_nosync != 0 || st.wire_proto == IPPROTO_PFSYNC {
+        sys::PFSYNC_RS_POLICY_NOSYNC
+    } else {
+        sys::PFSYNC_RS_POLICY_SYNC
+    };
+    verdict as c_int
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_slot_init(slot: *mut u8) {
+    // SAFETY: contract of `slot_bytes`.
+    if let Some(s) = unsafe { slot_bytes(slot) } {
+        *s = convert::slot_to_bytes(&crate::engine::host::SyncSlot::NEW);
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_slot_set_touched(slot: *mut u8, touched: u32) {
+    // SAFETY: contract of `slot_bytes`.
+    if let Some(s) = unsafe { slot_bytes(slot) } {
+        let mut v = convert::slot_from_bytes(s);
+        v.touched = touched;
+        *s = convert::slot_to_bytes(&v);
+    }
+}
+
+/// Shared shape of the three state hooks: engine, info, slot in; slot out.
+fn with_state(
+    eng: *mut sys::pfsync_rs_engine,
+    st: *const sys::pfsync_rs_state_info,
+    slot: *mut u8,
+    f: impl FnOnce(&mut KernelEngine, &StateInfo, &mut crate::engine::host::SyncSlot),
+) {
+    // SAFETY: contract of `engine`.
+    let Some(k) = (unsafe { engine(eng) }) else {
+        return;
+    };
+    // SAFETY: the shim passes NULL or its local info for the call.
+    let Some(st) = (unsafe { st.as_ref() }) else {
+        return;
+    };
+    // SAFETY: contract of `slot_bytes`: the slot inside the pf state, which
+    // the shim keeps referenced during the call.
+    let Some(bytes) = (unsafe { slot_bytes(slot) }) else {
+        return;
+    };
+    let mut s = convert::slot_from_bytes(bytes);
+    f(k, &info(st), &mut s);
+    *bytes = convert::slot_to_bytes(&s);
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_state_inserted(
+    eng: *mut sys::pfsync_rs_engine,
+    st: *const sys::pfsync_rs_state_info,
+    slot: *mut u8,
+    now_ns: u64,
+) {
+    // The shim already applied pfsync_rs_state_policy(), which makes the same
+    // no-sync decision, so the outcome needs no action here.
+    with_state(eng, st, slot, |k, i, s| {
+        let _ = k.engine.on_state_inserted(now(now_ns), i, s);
+    });
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_state_updated(
+    eng: *mut sys::pfsync_rs_engine,
+    st: *const sys::pfsync_rs_state_info,
+    slot: *mut u8,
+    now_ns: u64,
+) {
+    with_state(eng, st, slot, |k, i, s| {
+        k.engine.on_state_updated(now(now_ns), i, s, &mut k.host);
+    });
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_state_deleted(
+    eng: *mut sys::pfsync_rs_engine,
+    st: *const sys::pfsync_rs_state_info,
+    slot: *mut u8,
+    now_ns: u64,
+) {
+    with_state(eng, st, slot, |k, i, s| {
+        k.engine.on_state_deleted(now(now_ns), i, s, &mut k.host);
+    });
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_states_cleared(
+    eng: *mut sys::pfsync_rs_engine,
+    creatorid_be: *const u8,
+    ifname: *const c_char,
+    now_ns: u64,
+) {
+    // SAFETY: contract of `engine`.
+    let Some(k) = (unsafe { engine(eng) }) else {
+        return;
+    };
+    // SAFETY: the shim passes 4 readable bytes (or NULL).
+    let Some(creatorid) = (unsafe { creatorid_be.cast::<[u8; 4]>().as_ref() }) else {
+        return;
+    };
+    // SAFETY: the shim passes 16 readable bytes (or NULL).
+    let raw = unsafe { ifname.cast::<[u8; 16]>().as_ref() };
+    let name = raw.and_then(IfName::from_wire).unwrap_or(IfName::EMPTY);
+    k.engine.on_states_cleared(now(now_ns), *creatorid, &name);
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_defer_requested(
+    eng: *mut sys::pfsync_rs_engine,
+    st: *const sys::pfsync_rs_state_info,
+    slot: *mut u8,
+    token: u64,
+    now_ns: u64,
+) -> c_int {
+    let mut kept = false;
+    with_state(eng, st, slot, |k, i, s| {
+        kept = k
+            .engine
+            .on_defer_requested(now(now_ns), i, s, DeferredPacket(token), &mut k.host);
+    });
+    c_int::from(kept)
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_merge_peers(
+    wire_proto: u8,
+    src: *mut u8,
+    dst: *mut u8,
+    timeout: *mut u8,
+    in_src: *const u8,
+    in_dst: *const u8,
+    in_timeout: u8,
+    refresh_expiry: *mut c_int,
+) -> c_int {
+    // SAFETY: the shim passes its own 32-byte locals (or NULL) and a timeout
+    // and flag it owns, all exclusively for the call.
+    let (Some(src), Some(dst), Some(timeout), Some(in_src), Some(in_dst), Some(refresh)) = (unsafe {
+        (
+            src.cast::<[u8; 32]>().as_mut(),
+            dst.cast::<[u8; 32]>().as_mut(),
+            timeout.as_mut(),
+            in_src.cast::<[u8; 32]>().as_ref(),
+            in_dst.cast::<[u8; 32]>().as_ref(),
+            refresh_expiry.as_mut(),
+        )
+    }) else {
+        return -1;
+    };
+    let mut ours_src = peer::decode(src);
+    let mut ours_dst = peer::decode(dst);
+    let r = merge::merge_update(
+        wire_proto,
+        &mut ours_src,
+        &mut ours_dst,
+        timeout,
+        &peer::decode(in_src),
+        &peer::decode(in_dst),
+        in_timeout,
+    );
+    *src = peer::encode(&ours_src);
+    *dst = peer::encode(&ours_dst);
+    *refresh = c_int::from(r.refresh_expiry);
+    c_int::from(r.stale_sides)
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_import_decode(
+    bytes: *const u8,
+    len: usize,
+    msg_version: u32,
+    out: *mut sys::pfsync_rs_import,
+) -> c_int {
+    if bytes.is_null() || out.is_null() {
+        return EINVAL;
+    }
+    let Some(version) = MsgVersion::from_number(msg_version) else {
+        return EINVAL;
+    };
+    // SAFETY: the shim passes the `len` bytes of pf's record, readable for
+    // the call.
+    let raw = unsafe { core::slice::from_raw_parts(bytes, len) };
+    let Ok(record) = StateRecord::decode(raw, version, StateChecks::Insert) else {
+        return EINVAL;
+    };
+    // SAFETY: `out` is the shim's local, writable and not aliased.
+    unsafe { out.write(convert::import_record(&record, msg_version)) };
+    0
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
+    // SAFETY: contract of `engine`.
+    if let Some(k) = unsafe { engine(eng) } {
+        k.engine.handle_timeout(now(now_ns), &mut k.host);
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_poll_timeout(eng: *const sys::pfsync_rs_engine) -> u64 {
+    // SAFETY: contract of `engine` (read-only use).
+    match unsafe { engine(eng.cast_mut()) } {
+        Some(k) => k
+            .engine
+            .poll_timeout()
+            .map_or(u64::MAX, |t| t.as_nanos()),
+        None => u64::MAX,
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_config_check(
+    cfg: *const sys::pfsync_rs_config,
+    release_version: u32,
+) -> c_int {
+    // SAFETY: the shim passes NULL or its configuration for the call.
+    match unsafe { cfg.as_ref() } {
+        Some(c) => convert::check(c, release_version).err().unwrap_or(0),
+        None => EINVAL,
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_config_changed(
+    eng: *mut sys::pfsync_rs_engine,
+    cfg: *const sys::pfsync_rs_config,
+    now_ns: u64,
+) -> c_int {
+    // SAFETY: contract of `engine`.
+    let Some(k) = (unsafe { engine(eng) }) else {
+        return EINVAL;
+    };
+    // SAFETY: the shim passes NULL or its configuration for the call.
+    let Some(c) = (unsafe { cfg.as_ref() }) else {
+        return EINVAL;
+    };
+    let new = match convert::engine_config(c, k.engine.config(), k.release) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    match k.engine.on_config_changed(now(now_ns), &new, &mut k.host) {
+        Ok(()) => 0,
+        Err(e) => config_error(e),
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_running_changed(
+    eng: *mut sys::pfsync_rs_engine,
+    running: c_int,
+    now_ns: u64,
+) {
+    // SAFETY: contract of `engine`.
+    if let Some(k) = unsafe { engine(eng) } {
+        let mut cfg = *k.engine.config();
+        cfg.up = running != 0;
+        let _ = k.engine.on_config_changed(now(now_ns), &cfg, &mut k.host);
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_on_resync_requested(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
+    // SAFETY: contract of `engine`.
+    if let Some(k) = unsafe { engine(eng) } {
+        k.engine.on_resync_requested(now(now_ns), &mut k.host);
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_status_flags(eng: *const sys::pfsync_rs_engine) -> u32 {
+    // SAFETY: contract of `engine` (read-only use).
+    let Some(k) = (unsafe { engine(eng.cast_mut()) }) else {
+        return 0;
+    };
+    let mut flags = 0;
+    if k.engine.sync_ok() {
+        flags |= sys::PFSYNC_RS_CFG_OK;
+    }
+    if k.engine.config().defer {
+        flags |= sys::PFSYNC_RS_CFG_DEFER;
+    }
+    flags
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_effective_version(eng: *const sys::pfsync_rs_engine) -> u32 {
+    // SAFETY: contract of `engine` (read-only use).
+    match unsafe { engine(eng.cast_mut()) } {
+        Some(k) => k.engine.config().version.number(),
+        None => 0,
+    }
+}
+
+fn since(now: &Stats, base: &Stats) -> Stats {
+    let mut d = *now;
+    let pairs = [
+        (&mut d.ipackets, base.ipackets),
+        (&mut d.ipackets6, base.ipackets6),
+        (&mut d.badif, base.badif),
+        (&mut d.badttl, base.badttl),
+        (&mut d.hdrops, base.hdrops),
+        (&mut d.badver, base.badver),
+        (&mut d.badact, base.badact),
+        (&mut d.badlen, base.badlen),
+        (&mut d.badauth, base.badauth),
+        (&mut d.stale, base.stale),
+        (&mut d.badval, base.badval),
+        (&mut d.badstate, base.badstate),
+        (&mut d.opackets, base.opackets),
+        (&mut d.opackets6, base.opackets6),
+        (&mut d.onomem, base.onomem),
+        (&mut d.oerrors, base.oerrors),
+    ];
+    for (v, b) in pairs {
+        *v = v.saturating_sub(b);
+    }
+    for (v, b) in d.iacts.iter_mut().zip(base.iacts.iter()) {
+        *v = v.saturating_sub(*b);
+    }
+    for (v, b) in d.oacts.iter_mut().zip(base.oacts.iter()) {
+        *v = v.saturating_sub(*b);
+    }
+    d
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_stats_export(
+    eng: *const sys::pfsync_rs_engine,
+    out: *mut c_void,
+    len: usize,
+) -> c_int {
+    // SAFETY: contract of `engine` (read-only use).
+    let Some(k) = (unsafe { engine(eng.cast_mut()) }) else {
+        return EINVAL;
+    };
+    if out.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: the shim passes its local struct pfsyncstats of `len` bytes.
+    let buf = unsafe { core::slice::from_raw_parts_mut(out.cast::<u8>(), len) };
+    let stats = since(k.engine.stats(), &k.stats_base);
+    let nomem = crate::ffi::kalloc::failures().saturating_sub(k.alloc_failures_base);
+    convert::write_stats(&stats, nomem, buf).err().unwrap_or(0)
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) {
+    // SAFETY: contract of `engine`.
+    if let Some(k) = unsafe { engine(eng) } {
+        k.stats_base = *k.engine.stats();
+        k.alloc_failures_base = crate::ffi::kalloc::failures();
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pfsync_rs_bulk_progress(
+    eng: *const sys::pfsync_rs_engine,
+    states_sent: *mut u64,
+    request_pending: *mut u32,
+) {
+    // SAFETY: contract of `engine` (read-only use).
+    let Some(k) = (unsafe { engine(eng.cast_mut()) }) else {
+        return;
+    };
+    // SAFETY: the shim passes its locals (or NULL).
+    if let Some(s) = unsafe { states_sent.as_mut() } {
+        *s = k.engine.extra_stats().bulk_states;
+    }
+    // SAFETY: as above.
+    if let Some(p) = unsafe { request_pending.as_mut() } {
+        *p = u32::from(!k.engine.sync_ok());
+    }
+}
