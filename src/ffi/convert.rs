@@ -234,7 +234,10 @@ mod tests {
             reserved: [0; 3],
         };
         assert_eq!(slot_from_bytes(&slot_to_bytes(&s)), s);
-        assert_eq!(core::mem::size_of::<SyncSlot>(), sys::PFSYNC_RS_SLOT_LEN as usize);
+        assert_eq!(
+            core::mem::size_of::<SyncSlot>(),
+            sys::PFSYNC_RS_SLOT_LEN as usize
+        );
     }
 
     #[test]
@@ -248,9 +251,11 @@ mod tests {
 
     #[test]
     fn stats_layout_has_16_scalars_then_both_action_arrays() {
-        let mut stats = Stats::default();
-        stats.ipackets = 1;
-        stats.oerrors = 16;
+        let mut stats = Stats {
+            ipackets: 1,
+            oerrors: 16,
+            ..Stats::default()
+        };
         for (i, v) in stats.iacts.iter_mut().enumerate() {
             *v = 100 + i as u64;
         }

@@ -7,7 +7,9 @@ use core::alloc::Layout;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr;
 
-use crate::engine::host::{IpFamily, RxMeta, StateInfo, DeferredPacket, PFSTATE_NOSYNC, IPPROTO_PFSYNC};
+use crate::engine::host::{
+    DeferredPacket, IpFamily, RxMeta, StateInfo, IPPROTO_PFSYNC, PFSTATE_NOSYNC,
+};
 use crate::engine::{merge, Config, ConfigError, Engine, Stats};
 use crate::ffi::convert::{self, EINVAL};
 use crate::ffi::host::{KernelHost, Ops};
@@ -67,7 +69,7 @@ unsafe fn slot_bytes<'a>(slot: *mut u8) -> Option<&'a mut [u8; 12]> {
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_engine_create(
+extern "C" fn pfsync_rs_engine_create(
     abi_version: u32,
     release_version: u32,
     host: *const sys::pfsync_rs_host_ops,
@@ -109,7 +111,7 @@ pub extern "C" fn pfsync_rs_engine_create(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_engine_destroy(eng: *mut sys::pfsync_rs_engine) {
+extern "C" fn pfsync_rs_engine_destroy(eng: *mut sys::pfsync_rs_engine) {
     // SAFETY: contract of `engine`; the shim destroys each engine once.
     let Some(k) = (unsafe { engine(eng) }) else {
         return;
@@ -125,7 +127,7 @@ pub extern "C" fn pfsync_rs_engine_destroy(eng: *mut sys::pfsync_rs_engine) {
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_frame_received(
+extern "C" fn pfsync_rs_on_frame_received(
     eng: *mut sys::pfsync_rs_engine,
     frame: *const u8,
     len: usize,
@@ -170,7 +172,7 @@ pub extern "C" fn pfsync_rs_on_frame_received(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_info) -> c_int {
+extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_info) -> c_int {
     // SAFETY: the shim passes NULL or its local info for the call.
     let Some(st) = (unsafe { st.as_ref() }) else {
         return sys::PFSYNC_RS_POLICY_IGNORE as c_int;
@@ -186,7 +188,7 @@ pub extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_info) -
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_slot_init(slot: *mut u8) {
+extern "C" fn pfsync_rs_slot_init(slot: *mut u8) {
     // SAFETY: contract of `slot_bytes`.
     if let Some(s) = unsafe { slot_bytes(slot) } {
         *s = convert::slot_to_bytes(&crate::engine::host::SyncSlot::NEW);
@@ -194,7 +196,7 @@ pub extern "C" fn pfsync_rs_slot_init(slot: *mut u8) {
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_slot_set_touched(slot: *mut u8, touched: u32) {
+extern "C" fn pfsync_rs_slot_set_touched(slot: *mut u8, touched: u32) {
     // SAFETY: contract of `slot_bytes`.
     if let Some(s) = unsafe { slot_bytes(slot) } {
         let mut v = convert::slot_from_bytes(s);
@@ -229,7 +231,7 @@ fn with_state(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_state_inserted(
+extern "C" fn pfsync_rs_on_state_inserted(
     eng: *mut sys::pfsync_rs_engine,
     st: *const sys::pfsync_rs_state_info,
     slot: *mut u8,
@@ -243,7 +245,7 @@ pub extern "C" fn pfsync_rs_on_state_inserted(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_state_updated(
+extern "C" fn pfsync_rs_on_state_updated(
     eng: *mut sys::pfsync_rs_engine,
     st: *const sys::pfsync_rs_state_info,
     slot: *mut u8,
@@ -255,7 +257,7 @@ pub extern "C" fn pfsync_rs_on_state_updated(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_state_deleted(
+extern "C" fn pfsync_rs_on_state_deleted(
     eng: *mut sys::pfsync_rs_engine,
     st: *const sys::pfsync_rs_state_info,
     slot: *mut u8,
@@ -267,7 +269,7 @@ pub extern "C" fn pfsync_rs_on_state_deleted(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_states_cleared(
+extern "C" fn pfsync_rs_on_states_cleared(
     eng: *mut sys::pfsync_rs_engine,
     creatorid_be: *const u8,
     ifname: *const c_char,
@@ -288,7 +290,7 @@ pub extern "C" fn pfsync_rs_on_states_cleared(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_defer_requested(
+extern "C" fn pfsync_rs_on_defer_requested(
     eng: *mut sys::pfsync_rs_engine,
     st: *const sys::pfsync_rs_state_info,
     slot: *mut u8,
@@ -305,7 +307,7 @@ pub extern "C" fn pfsync_rs_on_defer_requested(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_merge_peers(
+extern "C" fn pfsync_rs_merge_peers(
     wire_proto: u8,
     src: *mut u8,
     dst: *mut u8,
@@ -347,7 +349,7 @@ pub extern "C" fn pfsync_rs_merge_peers(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_import_decode(
+extern "C" fn pfsync_rs_import_decode(
     bytes: *const u8,
     len: usize,
     msg_version: u32,
@@ -371,7 +373,7 @@ pub extern "C" fn pfsync_rs_import_decode(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
+extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
     // SAFETY: contract of `engine`.
     if let Some(k) = unsafe { engine(eng) } {
         k.engine.handle_timeout(now(now_ns), &mut k.host);
@@ -379,19 +381,16 @@ pub extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, now_ns: 
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_poll_timeout(eng: *const sys::pfsync_rs_engine) -> u64 {
+extern "C" fn pfsync_rs_poll_timeout(eng: *const sys::pfsync_rs_engine) -> u64 {
     // SAFETY: contract of `engine` (read-only use).
     match unsafe { engine(eng.cast_mut()) } {
-        Some(k) => k
-            .engine
-            .poll_timeout()
-            .map_or(u64::MAX, |t| t.as_nanos()),
+        Some(k) => k.engine.poll_timeout().map_or(u64::MAX, |t| t.as_nanos()),
         None => u64::MAX,
     }
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_config_check(
+extern "C" fn pfsync_rs_config_check(
     cfg: *const sys::pfsync_rs_config,
     release_version: u32,
 ) -> c_int {
@@ -403,7 +402,7 @@ pub extern "C" fn pfsync_rs_config_check(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_config_changed(
+extern "C" fn pfsync_rs_on_config_changed(
     eng: *mut sys::pfsync_rs_engine,
     cfg: *const sys::pfsync_rs_config,
     now_ns: u64,
@@ -427,7 +426,7 @@ pub extern "C" fn pfsync_rs_on_config_changed(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_running_changed(
+extern "C" fn pfsync_rs_on_running_changed(
     eng: *mut sys::pfsync_rs_engine,
     running: c_int,
     now_ns: u64,
@@ -441,7 +440,7 @@ pub extern "C" fn pfsync_rs_on_running_changed(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_on_resync_requested(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
+extern "C" fn pfsync_rs_on_resync_requested(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
     // SAFETY: contract of `engine`.
     if let Some(k) = unsafe { engine(eng) } {
         k.engine.on_resync_requested(now(now_ns), &mut k.host);
@@ -449,7 +448,7 @@ pub extern "C" fn pfsync_rs_on_resync_requested(eng: *mut sys::pfsync_rs_engine,
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_status_flags(eng: *const sys::pfsync_rs_engine) -> u32 {
+extern "C" fn pfsync_rs_status_flags(eng: *const sys::pfsync_rs_engine) -> u32 {
     // SAFETY: contract of `engine` (read-only use).
     let Some(k) = (unsafe { engine(eng.cast_mut()) }) else {
         return 0;
@@ -465,7 +464,7 @@ pub extern "C" fn pfsync_rs_status_flags(eng: *const sys::pfsync_rs_engine) -> u
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_effective_version(eng: *const sys::pfsync_rs_engine) -> u32 {
+extern "C" fn pfsync_rs_effective_version(eng: *const sys::pfsync_rs_engine) -> u32 {
     // SAFETY: contract of `engine` (read-only use).
     match unsafe { engine(eng.cast_mut()) } {
         Some(k) => k.engine.config().version.number(),
@@ -506,7 +505,7 @@ fn since(now: &Stats, base: &Stats) -> Stats {
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_stats_export(
+extern "C" fn pfsync_rs_stats_export(
     eng: *const sys::pfsync_rs_engine,
     out: *mut c_void,
     len: usize,
@@ -526,7 +525,7 @@ pub extern "C" fn pfsync_rs_stats_export(
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) {
+extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) {
     // SAFETY: contract of `engine`.
     if let Some(k) = unsafe { engine(eng) } {
         k.stats_base = *k.engine.stats();
@@ -535,7 +534,7 @@ pub extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) {
 }
 
 #[no_mangle]
-pub extern "C" fn pfsync_rs_bulk_progress(
+extern "C" fn pfsync_rs_bulk_progress(
     eng: *const sys::pfsync_rs_engine,
     states_sent: *mut u64,
     request_pending: *mut u32,

@@ -15,6 +15,7 @@ use core::ffi::{c_char, c_int};
 mod convert;
 pub mod exports;
 mod host;
+mod kalloc;
 mod log;
 mod kalloc;
 mod panic;
