@@ -69,7 +69,7 @@ unsafe fn slot_bytes<'a>(slot: *mut u8) -> Option<&'a mut [u8; 12]> {
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_engine_create(
+pub(crate) extern "C" fn pfsync_rs_engine_create(
     abi_version: u32,
     release_version: u32,
     host: *const sys::pfsync_rs_host_ops,
@@ -111,7 +111,7 @@ extern "C" fn pfsync_rs_engine_create(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_engine_destroy(eng: *mut sys::pfsync_rs_engine) {
+pub(crate) extern "C" fn pfsync_rs_engine_destroy(eng: *mut sys::pfsync_rs_engine) {
     // SAFETY: contract of `engine`; the shim destroys each engine once.
     let Some(k) = (unsafe { engine(eng) }) else {
         return;
@@ -127,7 +127,7 @@ extern "C" fn pfsync_rs_engine_destroy(eng: *mut sys::pfsync_rs_engine) {
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_frame_received(
+pub(crate) extern "C" fn pfsync_rs_on_frame_received(
     eng: *mut sys::pfsync_rs_engine,
     frame: *const u8,
     len: usize,
@@ -172,7 +172,7 @@ extern "C" fn pfsync_rs_on_frame_received(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_info) -> c_int {
+pub(crate) extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_info) -> c_int {
     // SAFETY: the shim passes NULL or its local info for the call.
     let Some(st) = (unsafe { st.as_ref() }) else {
         return sys::PFSYNC_RS_POLICY_IGNORE as c_int;
@@ -188,7 +188,7 @@ extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_info) -> c_
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_slot_init(slot: *mut u8) {
+pub(crate) extern "C" fn pfsync_rs_slot_init(slot: *mut u8) {
     // SAFETY: contract of `slot_bytes`.
     if let Some(s) = unsafe { slot_bytes(slot) } {
         *s = convert::slot_to_bytes(&crate::engine::host::SyncSlot::NEW);
@@ -196,7 +196,7 @@ extern "C" fn pfsync_rs_slot_init(slot: *mut u8) {
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_slot_set_touched(slot: *mut u8, touched: u32) {
+pub(crate) extern "C" fn pfsync_rs_slot_set_touched(slot: *mut u8, touched: u32) {
     // SAFETY: contract of `slot_bytes`.
     if let Some(s) = unsafe { slot_bytes(slot) } {
         let mut v = convert::slot_from_bytes(s);
@@ -231,7 +231,7 @@ fn with_state(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_state_inserted(
+pub(crate) extern "C" fn pfsync_rs_on_state_inserted(
     eng: *mut sys::pfsync_rs_engine,
     st: *const sys::pfsync_rs_state_info,
     slot: *mut u8,
@@ -245,7 +245,7 @@ extern "C" fn pfsync_rs_on_state_inserted(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_state_updated(
+pub(crate) extern "C" fn pfsync_rs_on_state_updated(
     eng: *mut sys::pfsync_rs_engine,
     st: *const sys::pfsync_rs_state_info,
     slot: *mut u8,
@@ -257,7 +257,7 @@ extern "C" fn pfsync_rs_on_state_updated(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_state_deleted(
+pub(crate) extern "C" fn pfsync_rs_on_state_deleted(
     eng: *mut sys::pfsync_rs_engine,
     st: *const sys::pfsync_rs_state_info,
     slot: *mut u8,
@@ -269,7 +269,7 @@ extern "C" fn pfsync_rs_on_state_deleted(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_states_cleared(
+pub(crate) extern "C" fn pfsync_rs_on_states_cleared(
     eng: *mut sys::pfsync_rs_engine,
     creatorid_be: *const u8,
     ifname: *const c_char,
@@ -290,7 +290,7 @@ extern "C" fn pfsync_rs_on_states_cleared(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_defer_requested(
+pub(crate) extern "C" fn pfsync_rs_on_defer_requested(
     eng: *mut sys::pfsync_rs_engine,
     st: *const sys::pfsync_rs_state_info,
     slot: *mut u8,
@@ -307,7 +307,7 @@ extern "C" fn pfsync_rs_on_defer_requested(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_merge_peers(
+pub(crate) extern "C" fn pfsync_rs_merge_peers(
     wire_proto: u8,
     src: *mut u8,
     dst: *mut u8,
@@ -349,7 +349,7 @@ extern "C" fn pfsync_rs_merge_peers(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_import_decode(
+pub(crate) extern "C" fn pfsync_rs_import_decode(
     bytes: *const u8,
     len: usize,
     msg_version: u32,
@@ -373,7 +373,7 @@ extern "C" fn pfsync_rs_import_decode(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
+pub(crate) extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
     // SAFETY: contract of `engine`.
     if let Some(k) = unsafe { engine(eng) } {
         k.engine.handle_timeout(now(now_ns), &mut k.host);
@@ -381,7 +381,7 @@ extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, now_ns: u64)
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_poll_timeout(eng: *const sys::pfsync_rs_engine) -> u64 {
+pub(crate) extern "C" fn pfsync_rs_poll_timeout(eng: *const sys::pfsync_rs_engine) -> u64 {
     // SAFETY: contract of `engine` (read-only use).
     match unsafe { engine(eng.cast_mut()) } {
         Some(k) => k.engine.poll_timeout().map_or(u64::MAX, |t| t.as_nanos()),
@@ -390,7 +390,7 @@ extern "C" fn pfsync_rs_poll_timeout(eng: *const sys::pfsync_rs_engine) -> u64 {
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_config_check(
+pub(crate) extern "C" fn pfsync_rs_config_check(
     cfg: *const sys::pfsync_rs_config,
     release_version: u32,
 ) -> c_int {
@@ -402,7 +402,7 @@ extern "C" fn pfsync_rs_config_check(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_config_changed(
+pub(crate) extern "C" fn pfsync_rs_on_config_changed(
     eng: *mut sys::pfsync_rs_engine,
     cfg: *const sys::pfsync_rs_config,
     now_ns: u64,
@@ -426,7 +426,7 @@ extern "C" fn pfsync_rs_on_config_changed(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_running_changed(
+pub(crate) extern "C" fn pfsync_rs_on_running_changed(
     eng: *mut sys::pfsync_rs_engine,
     running: c_int,
     now_ns: u64,
@@ -440,7 +440,10 @@ extern "C" fn pfsync_rs_on_running_changed(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_on_resync_requested(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
+pub(crate) extern "C" fn pfsync_rs_on_resync_requested(
+    eng: *mut sys::pfsync_rs_engine,
+    now_ns: u64,
+) {
     // SAFETY: contract of `engine`.
     if let Some(k) = unsafe { engine(eng) } {
         k.engine.on_resync_requested(now(now_ns), &mut k.host);
@@ -448,7 +451,7 @@ extern "C" fn pfsync_rs_on_resync_requested(eng: *mut sys::pfsync_rs_engine, now
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_status_flags(eng: *const sys::pfsync_rs_engine) -> u32 {
+pub(crate) extern "C" fn pfsync_rs_status_flags(eng: *const sys::pfsync_rs_engine) -> u32 {
     // SAFETY: contract of `engine` (read-only use).
     let Some(k) = (unsafe { engine(eng.cast_mut()) }) else {
         return 0;
@@ -464,7 +467,7 @@ extern "C" fn pfsync_rs_status_flags(eng: *const sys::pfsync_rs_engine) -> u32 {
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_effective_version(eng: *const sys::pfsync_rs_engine) -> u32 {
+pub(crate) extern "C" fn pfsync_rs_effective_version(eng: *const sys::pfsync_rs_engine) -> u32 {
     // SAFETY: contract of `engine` (read-only use).
     match unsafe { engine(eng.cast_mut()) } {
         Some(k) => k.engine.config().version.number(),
@@ -505,7 +508,7 @@ fn since(now: &Stats, base: &Stats) -> Stats {
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_stats_export(
+pub(crate) extern "C" fn pfsync_rs_stats_export(
     eng: *const sys::pfsync_rs_engine,
     out: *mut c_void,
     len: usize,
@@ -525,7 +528,7 @@ extern "C" fn pfsync_rs_stats_export(
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) {
+pub(crate) extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) {
     // SAFETY: contract of `engine`.
     if let Some(k) = unsafe { engine(eng) } {
         k.stats_base = *k.engine.stats();
@@ -534,7 +537,7 @@ extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) {
 }
 
 #[no_mangle]
-extern "C" fn pfsync_rs_bulk_progress(
+pub(crate) extern "C" fn pfsync_rs_bulk_progress(
     eng: *const sys::pfsync_rs_engine,
     states_sent: *mut u64,
     request_pending: *mut u32,

@@ -12,6 +12,8 @@
 
 use core::ffi::{c_char, c_int};
 
+#[cfg(test)]
+mod abi_tests;
 mod convert;
 pub mod exports;
 mod host;

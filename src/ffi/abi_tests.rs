@@ -1,0 +1,484 @@
+//! The C ABI driven the way the kernel shim drives it, against a fake shim
+//! written in Rust: entry points in, host operations out, bytes on the wire.
+
+use core::ffi::{c_char, c_int, c_void};
+use std::vec::Vec;
+
+use crate::ffi::exports::*;
+use crate::ffi::sys;
+use crate::wire::reader::{Event, FrameReader};
+use crate::wire::{IfName, MsgVersion, StateId, StateRecord};
+
+const RELEASE_15: u32 = 1_500_000;
+const RELEASE_14: u32 = 1_400_000;
+
+/// The fake shim: a tiny state table and everything the core asked for.
+#[derive(Default)]
+struct Fake {
+    states: Vec<(StateId, [u8; 12])>,
+    sent: Vec<Vec<u8>>,
+    imported: Vec<StateId>,
+    demotion: i32,
+    released: Vec<(u64, c_int)>,
+}
+
+fn record(id: &StateId) -> StateRecord {
+    StateRecord {
+        id: *id,
+        ifname: IfName::new("em0").unwrap(),
+        wire_af: 2,
+        stack_af: 2,
+        wire_proto: 6,
+        stack_proto: 6,
+        direction: 1,
+        timeout: 4,
+        ..StateRecord::default()
+    }
+}
+
+/// # Safety
+/// `ctx` is the `Fake` given to `pfsync_rs_engine_create` by these tests.
+unsafe fn fake<'a>(ctx: *mut c_void) -> &'a mut Fake {
+    // SAFETY: per the function contract; tests run the engine single-threaded.
+    unsafe { &mut *ctx.cast::<Fake>() }
+}
+
+unsafe extern "C" fn f_lookup(
+    ctx: *mut c_void,
+    sid: *const sys::pfsync_rs_state_id,
+    out: *mut sys::pfsync_rs_state_snapshot,
+) -> c_int {
+    // SAFETY: the core passes valid pointers to its locals.
+    let (f, sid, out) = unsafe { (fake(ctx), &*sid, &mut *out) };
+    let id = StateId {
+        id: sid.id_be,
+        creatorid: sid.creatorid_be,
+    };
+    match f.states.iter().find(|(s, _)| *s == id) {
+        Some((_, slot)) => {
+            out.sid = *sid;
+            out.wire_proto = 6;
+            out.timeout = 4;
+            out.slot = *slot;
+            0
+        }
+        None => 2,
+    }
+}
+
+unsafe extern "C" fn f_import(
+    ctx: *mut c_void,
+    rec: *const sys::pfsync_rs_import,
+    _flags: u32,
+    slot: *const u8,
+) -> c_int {
+    // SAFETY: the core passes valid pointers to its locals.
+    let (f, rec, slot) = unsafe { (fake(ctx), &*rec, &*slot.cast::<[u8; 12]>()) };
+    let id = StateId {
+        id: rec.sid.id_be,
+        creatorid: rec.sid.creatorid_be,
+    };
+    f.imported.push(id);
+    f.states.push((id, *slot));
+    0
+}
+
+unsafe extern "C" fn f_merge(
+    _ctx: *mut c_void,
+    _sid: *const sys::pfsync_rs_state_id,
+    _src: *const u8,
+    _dst: *const u8,
+    _timeout: u8,
+    _touched: u32,
+    _out: *mut sys::pfsync_rs_merge_out,
+) -> c_int {
+    2
+}
+
+unsafe extern "C" fn f_store_slot(
+    ctx: *mut c_void,
+    sid: *const sys::pfsync_rs_state_id,
+    slot: *const u8,
+) -> c_int {
+    // SAFETY: the core passes valid pointers to its locals.
+    let (f, sid, slot) = unsafe { (fake(ctx), &*sid, &*slot.cast::<[u8; 12]>()) };
+    for (s, v) in f.states.iter_mut() {
+        if s.id == sid.id_be && s.creatorid == sid.creatorid_be {
+            *v = *slot;
+            return 0;
+        }
+    }
+    2
+}
+
+unsafe extern "C" fn f_delete(_ctx: *mut c_void, _sid: *const sys::pfsync_rs_state_id) -> c_int {
+    2
+}
+
+unsafe extern "C" fn f_clear(_ctx: *mut c_void, _c: *const u8, _i: *const c_char) -> u64 {
+    0
+}
+
+unsafe extern "C" fn f_next(
+    _ctx: *mut c_void,
+    _cur: *mut sys::pfsync_rs_cursor,
+    _out: *mut sys::pfsync_rs_state_snapshot,
+) -> c_int {
+    2
+}
+
+unsafe extern "C" fn f_export(
+    _ctx: *mut c_void,
+    sid: *const sys::pfsync_rs_state_id,
+    version: u32,
+    out: *mut u8,
+    len: usize,
+) -> c_int {
+    // SAFETY: the core passes its buffer of `len` bytes and a valid id.
+    let (sid, buf) = unsafe { (&*sid, core::slice::from_raw_parts_mut(out, len)) };
+    let id = StateId {
+        id: sid.id_be,
+        creatorid: sid.creatorid_be,
+    };
+    let v = MsgVersion::from_number(version).unwrap();
+    match record(&id).emit(v, buf) {
+        Ok(_) => 0,
+        Err(_) => 28,
+    }
+}
+
+unsafe extern "C" fn f_send(ctx: *mut c_void, frame: *const u8, len: usize) -> c_int {
+    // SAFETY: the core passes `len` readable bytes.
+    let (f, bytes) = unsafe { (fake(ctx), core::slice::from_raw_parts(frame, len)) };
+    f.sent.push(bytes.to_vec());
+    0
+}
+
+unsafe extern "C" fn f_demote(ctx: *mut c_void, adj: i32, _reason: *const c_char) {
+    // SAFETY: as in f_send.
+    unsafe { fake(ctx) }.demotion += adj;
+}
+
+unsafe extern "C" fn f_release(ctx: *mut c_void, token: u64, transmit: c_int) {
+    // SAFETY: as in f_send.
+    unsafe { fake(ctx) }.released.push((token, transmit));
+}
+
+const OPS: sys::pfsync_rs_host_ops = sys::pfsync_rs_host_ops {
+    state_lookup: Some(f_lookup),
+    state_import: Some(f_import),
+    state_merge: Some(f_merge),
+    state_store_slot: Some(f_store_slot),
+    state_delete: Some(f_delete),
+    states_clear: Some(f_clear),
+    state_next: Some(f_next),
+    state_export: Some(f_export),
+    send: Some(f_send),
+    carp_demote: Some(f_demote),
+    deferred_release: Some(f_release),
+};
+
+fn config(syncdev: &str) -> sys::pfsync_rs_config {
+    let mut name = [0 as c_char; 16];
+    for (d, s) in name.iter_mut().zip(syncdev.bytes()) {
+        *d = s as c_char;
+    }
+    sys::pfsync_rs_config {
+        syncdev: name,
+        syncpeer_af: 0,
+        syncdev_multicast: 1,
+        pad: [0; 2],
+        syncpeer: [0; 16],
+        maxupdates: 128,
+        flags: 0,
+        version: 0,
+        syncdev_mtu: 1500,
+        ifmtu: 1500,
+        defer_delay_ms: 20,
+        carp_demotion: 240,
+        bulk_pace_us: 0,
+        hostid_be: [1, 2, 3, 4],
+        pf_cksum: [0; 16],
+    }
+}
+
+fn info(id: &StateId) -> sys::pfsync_rs_state_info {
+    sys::pfsync_rs_state_info {
+        sid: sys::pfsync_rs_state_id {
+            id_be: id.id,
+            creatorid_be: id.creatorid,
+        },
+        state_flags: 0,
+        wire_proto: 6,
+        rule_nosync: 0,
+        timeout: 4,
+        pad: 0,
+        pending_updates: 0,
+    }
+}
+
+/// An engine over `fake`, configured with a sync interface and up.
+fn running_engine(fake: &mut Fake, release: u32) -> *mut sys::pfsync_rs_engine {
+    let ctx = (fake as *mut Fake).cast::<c_void>();
+    let eng = pfsync_rs_engine_create(sys::PFSYNC_RS_ABI_VERSION, release, &OPS, ctx, 0);
+    assert!(!eng.is_null());
+    assert_eq!(pfsync_rs_on_config_changed(eng, &config("em1"), 1_000), 0);
+    pfsync_rs_on_running_changed(eng, 1, 2_000);
+    eng
+}
+
+/// Fires the engine's timer until it has nothing left or `until` passes.
+fn run_timers(eng: *mut sys::pfsync_rs_engine, mut now: u64, until: u64) -> u64 {
+    for _ in 0..1000 {
+        let t = pfsync_rs_poll_timeout(eng);
+        if t == u64::MAX || t > until {
+            break;
+        }
+        now = now.max(t);
+        pfsync_rs_on_timeout(eng, now);
+    }
+    now
+}
+
+fn actions(frame: &[u8]) -> Vec<u8> {
+    FrameReader::new(frame)
+        .unwrap()
+        .filter_map(|e| match e {
+            Ok(Event::Section { action, .. }) => Some(action),
+            _ => None,
+        })
+        .collect()
+}
+
+fn stat(buf: &[u8], index: usize) -> u64 {
+    u64::from_ne_bytes(buf[index * 8..index * 8 + 8].try_into().unwrap())
+}
+
+#[test]
+fn inserted_state_goes_out_as_ins_1500_and_is_counted() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let id = StateId {
+        id: [0, 0, 0, 0, 0, 0, 0, 9],
+        creatorid: [1, 2, 3, 4],
+    };
+    let mut slot = [0u8; 12];
+    pfsync_rs_slot_init(slot.as_mut_ptr());
+    fake.states.push((id, slot));
+    pfsync_rs_on_state_inserted(eng, &info(&id), slot.as_mut_ptr(), 3_000);
+    run_timers(eng, 3_000, 5_000_000_000);
+
+    let all: Vec<u8> = fake.sent.iter().flat_map(|f| actions(f)).collect();
+    assert!(all.contains(&15), "no INS_1500 section in {all:?}");
+    assert!(all.contains(&5), "no bulk request (UPD_REQ) in {all:?}");
+    assert!(fake.sent.iter().all(|f| f[0] == 5), "pfsync header version");
+
+    let mut stats = [0u8; 400];
+    assert_eq!(
+        pfsync_rs_stats_export(eng, stats.as_mut_ptr().cast(), 400),
+        0
+    );
+    assert_eq!(stat(&stats, 12), fake.sent.len() as u64, "opackets");
+    assert_eq!(stat(&stats, 16 + 17 + 15), 1, "oacts[INS_1500]");
+    let mut small = [0u8; 368];
+    assert_eq!(
+        pfsync_rs_stats_export(eng, small.as_mut_ptr().cast(), 368),
+        0
+    );
+    assert_eq!(
+        pfsync_rs_stats_export(eng, small.as_mut_ptr().cast(), 360),
+        convert_einval()
+    );
+    pfsync_rs_stats_clear(eng);
+    assert_eq!(
+        pfsync_rs_stats_export(eng, stats.as_mut_ptr().cast(), 400),
+        0
+    );
+    assert_eq!(stat(&stats, 12), 0, "opackets after clear");
+
+    pfsync_rs_engine_destroy(eng);
+}
+
+fn convert_einval() -> c_int {
+    crate::ffi::convert::EINVAL
+}
+
+#[test]
+fn frames_with_a_bad_ttl_or_interface_are_counted_and_ignored() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    run_timers(eng, 2_000, 2_000_000_000);
+    let frame = fake.sent.first().cloned().expect("the bulk request frame");
+    let mut meta = sys::pfsync_rs_rx_meta {
+        af: 2,
+        ttl: 254,
+        rcvif_is_syncdev: 1,
+        pf_running: 1,
+        if_running: 1,
+        truncated: 0,
+        pad: [0; 2],
+        ip_total_len: 20 + frame.len() as u32,
+        src_addr: [0; 16],
+        local_pf_cksum: [0; 16],
+    };
+    pfsync_rs_on_frame_received(eng, frame.as_ptr(), frame.len(), &meta, 3_000_000_000);
+    meta.ttl = 255;
+    meta.rcvif_is_syncdev = 0;
+    pfsync_rs_on_frame_received(eng, frame.as_ptr(), frame.len(), &meta, 3_000_000_001);
+    meta.rcvif_is_syncdev = 1;
+    meta.truncated = 1;
+    pfsync_rs_on_frame_received(eng, core::ptr::null(), 0, &meta, 3_000_000_002);
+
+    let mut stats = [0u8; 400];
+    assert_eq!(
+        pfsync_rs_stats_export(eng, stats.as_mut_ptr().cast(), 400),
+        0
+    );
+    assert_eq!(stat(&stats, 0), 3, "ipackets");
+    assert_eq!(stat(&stats, 2), 1, "badif");
+    assert_eq!(stat(&stats, 3), 1, "badttl");
+    assert_eq!(stat(&stats, 4), 1, "hdrops");
+    assert!(fake.imported.is_empty());
+    pfsync_rs_engine_destroy(eng);
+}
+
+#[test]
+fn import_decode_accepts_valid_records_and_refuses_unterminated_names() {
+    let id = StateId {
+        id: [0, 0, 0, 0, 0, 0, 0, 1],
+        creatorid: [9, 9, 9, 9],
+    };
+    let mut buf = [0u8; 360];
+    record(&id).emit(MsgVersion::V1500, &mut buf).unwrap();
+    let mut out = core::mem::MaybeUninit::<sys::pfsync_rs_import>::zeroed();
+    assert_eq!(
+        pfsync_rs_import_decode(buf.as_ptr(), buf.len(), 1500, out.as_mut_ptr()),
+        0
+    );
+    // SAFETY: the call returned 0, so it wrote the whole struct.
+    let rec = unsafe { out.assume_init() };
+    assert_eq!(rec.sid.creatorid_be, [9, 9, 9, 9]);
+    assert_eq!(
+        rec.ifname[..4],
+        [b'e' as c_char, b'm' as c_char, b'0' as c_char, 0]
+    );
+    assert_eq!((rec.wire_af, rec.wire_proto, rec.msg_version), (2, 6, 1500));
+
+    // ifname is the first field after the id-independent key block: find it
+    // by its bytes rather than by offset, and fill all 16 bytes.
+    let at = buf.windows(4).position(|w| w == b"em0\0").unwrap();
+    buf[at..at + 16].fill(b'x');
+    assert_eq!(
+        pfsync_rs_import_decode(buf.as_ptr(), buf.len(), 1500, out.as_mut_ptr()),
+        convert_einval()
+    );
+    assert_eq!(
+        pfsync_rs_import_decode(buf.as_ptr(), buf.len(), 1234, out.as_mut_ptr()),
+        convert_einval()
+    );
+    assert_eq!(
+        pfsync_rs_import_decode(buf.as_ptr(), 100, 1500, out.as_mut_ptr()),
+        convert_einval()
+    );
+}
+
+#[test]
+fn config_check_refuses_values_out_of_their_domain() {
+    let ok = config("em1");
+    assert_eq!(pfsync_rs_config_check(&ok, RELEASE_14), 0);
+    let mut c = ok;
+    c.maxupdates = 256;
+    assert_eq!(pfsync_rs_config_check(&c, RELEASE_15), convert_einval());
+    let mut c = ok;
+    c.version = 1500;
+    assert_eq!(pfsync_rs_config_check(&c, RELEASE_14), convert_einval());
+    assert_eq!(pfsync_rs_config_check(&c, RELEASE_15), 0);
+    let mut c = ok;
+    c.syncpeer_af = 7;
+    assert_eq!(pfsync_rs_config_check(&c, RELEASE_15), convert_einval());
+    let mut c = ok;
+    c.syncdev = [b'x' as c_char; 16];
+    assert_eq!(pfsync_rs_config_check(&c, RELEASE_15), convert_einval());
+}
+
+#[test]
+fn policy_matches_stock_insert_hook() {
+    let id = StateId::default();
+    let mut i = info(&id);
+    assert_eq!(
+        pfsync_rs_state_policy(&i),
+        sys::PFSYNC_RS_POLICY_SYNC as c_int
+    );
+    i.wire_proto = 240;
+    assert_eq!(
+        pfsync_rs_state_policy(&i),
+        sys::PFSYNC_RS_POLICY_NOSYNC as c_int
+    );
+    i.wire_proto = 6;
+    i.rule_nosync = 1;
+    assert_eq!(
+        pfsync_rs_state_policy(&i),
+        sys::PFSYNC_RS_POLICY_NOSYNC as c_int
+    );
+    i.state_flags = 0x0008;
+    assert_eq!(
+        pfsync_rs_state_policy(&i),
+        sys::PFSYNC_RS_POLICY_IGNORE as c_int
+    );
+    assert_eq!(
+        pfsync_rs_state_policy(core::ptr::null()),
+        sys::PFSYNC_RS_POLICY_IGNORE as c_int
+    );
+}
+
+#[test]
+fn merge_never_moves_a_tcp_side_backwards() {
+    use crate::wire::{peer, Peer};
+    let ours_dst = Peer {
+        state: 4,
+        seqlo: 100_000,
+        seqhi: 200_000,
+        max_win: 1000,
+        ..Peer::default()
+    };
+    let theirs_dst = Peer {
+        seqlo: 50_000,
+        ..ours_dst
+    };
+    let src = Peer {
+        state: 4,
+        seqlo: 10,
+        seqhi: 20,
+        ..Peer::default()
+    };
+    let newer_src = Peer { seqlo: 15, ..src };
+    let (mut s, mut d) = (peer::encode(&src), peer::encode(&ours_dst));
+    let (is, id) = (peer::encode(&newer_src), peer::encode(&theirs_dst));
+    let mut timeout = 4u8;
+    let mut refresh = 0;
+    let stale = pfsync_rs_merge_peers(
+        6,
+        s.as_mut_ptr(),
+        d.as_mut_ptr(),
+        &mut timeout,
+        is.as_ptr(),
+        id.as_ptr(),
+        5,
+        &mut refresh,
+    );
+    assert_eq!(stale, 1);
+    assert_eq!(peer::decode(&d).seqlo, 100_000, "stale dst kept");
+    assert_eq!(peer::decode(&s).seqlo, 15, "fresh src taken");
+    assert_eq!((refresh, timeout), (1, 5));
+}
+
+#[test]
+fn engine_creation_refuses_a_wrong_abi_or_missing_ops() {
+    let mut fake = Fake::default();
+    let ctx = (&mut fake as *mut Fake).cast::<c_void>();
+    assert!(pfsync_rs_engine_create(99, RELEASE_15, &OPS, ctx, 0).is_null());
+    let mut holes = OPS;
+    holes.send = None;
+    assert!(pfsync_rs_engine_create(1, RELEASE_15, &holes, ctx, 0).is_null());
+    assert!(pfsync_rs_engine_create(1, RELEASE_15, core::ptr::null(), ctx, 0).is_null());
+}
