@@ -98,7 +98,7 @@ FLAGS
 
     # Every defined global not on the keep list becomes local (kmod_syms.awk).
     grep -v -e '^#' -e '^[[:space:]]*$' kmod/export_syms | LC_ALL=C sort -u >"$out/export_syms" || true
-    "$NM" -g --defined-only --format=just-symbols "$out/pfsync.kld" | LC_ALL=C sort -u |
+    "$NM" --no-llvm-bc -g --defined-only --format=just-symbols "$out/pfsync.kld" | LC_ALL=C sort -u |
         LC_ALL=C comm -23 - "$out/export_syms" >"$out/localize_syms"
 
     echo "  OBJCOPY $rel_out/pfsync.ko"

@@ -86,28 +86,38 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
     let Some(ops) = Ops::from_table(table) else {
         return ptr::null_mut();
     };
-    let mut config = Config::new([0; 4]);
-    config.version = convert::default_version(release_version);
-    let Ok(engine) = Engine::new(config) else {
-        return ptr::null_mut();
-    };
-    let boxed = KernelEngine {
-        engine,
-        host: KernelHost::new(ops, ctx),
-        release: release_version,
-        stats_base: Stats::default(),
-        alloc_failures_base: crate::ffi::kalloc::failures(),
-    };
-    // Box::new would abort on allocation failure; allocate fallibly instead.
+    // Allocate first and build the engine straight into the block: a
+    // KernelEngine is over a kilobyte and kernel stack frames must stay small.
     let layout = Layout::new::<KernelEngine>();
     // SAFETY: the layout has non-zero size.
     let p = unsafe { alloc::alloc::alloc(layout) }.cast::<KernelEngine>();
     if p.is_null() {
         return ptr::null_mut();
     }
-    // SAFETY: `p` is freshly allocated for exactly one KernelEngine.
-    unsafe { p.write(boxed) };
+    let Ok(engine) = new_engine(release_version) else {
+        // SAFETY: `p` was allocated just above with `layout` and holds nothing.
+        unsafe { alloc::alloc::dealloc(p.cast(), layout) };
+        return ptr::null_mut();
+    };
+    // SAFETY: `p` is a fresh allocation for one KernelEngine; every field is
+    // written exactly once before the pointer escapes.
+    unsafe {
+        ptr::addr_of_mut!((*p).engine).write(engine);
+        ptr::addr_of_mut!((*p).host).write(KernelHost::new(ops, ctx));
+        ptr::addr_of_mut!((*p).release).write(release_version);
+        ptr::addr_of_mut!((*p).stats_base).write(Stats::default());
+        ptr::addr_of_mut!((*p).alloc_failures_base).write(crate::ffi::kalloc::failures());
+    }
     p.cast()
+}
+
+/// Kept out of line so the engine's construction has a stack frame of its
+/// own instead of adding to pfsync_rs_engine_create's.
+#[inline(never)]
+fn new_engine(release: u32) -> Result<Engine, ConfigError> {
+    let mut config = Config::new([0; 4]);
+    config.version = convert::default_version(release);
+    Engine::new(config)
 }
 
 #[no_mangle]
