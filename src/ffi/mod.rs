@@ -19,7 +19,6 @@ pub mod exports;
 mod host;
 mod kalloc;
 mod log;
-mod kalloc;
 mod panic;
 pub mod sys;
 
