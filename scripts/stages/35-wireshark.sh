@@ -65,7 +65,7 @@ for f in all-eth6.pcap all-vlan.pcapng all-sll.pcap all-sll2.pcap; do
     check "$f decodes like the raw IPv4 capture" "" "$(diff "$work/raw.info" "$work/$f.info" | head -3)"
 done
 frames=$(grep -c "pfsync" "$work/raw.info")
-check "pfsync frames in the all fixture" 27 "$frames"
+check "pfsync frames in the all fixture" 28 "$frames"
 check "FreeBSD DLT_PFSYNC 121 (HHDLC encapsulation) is dissected" 17 \
     "$(ts -r "$work/valid-121.pcap" -T fields -e pfsync.version | grep -c .)"
 
@@ -111,6 +111,7 @@ check "badver frames" "19" "$(experts pfsync.badver)"
 check "badlen frames" "20 23 27" "$(experts pfsync.badlen)"
 check "badact frames" "21 22" "$(experts pfsync.badact)"
 check "badval frames" "24 25 26" "$(experts pfsync.badval)"
+check "badttl frames" "28" "$(experts pfsync.badttl)"
 check "snap-length cut frames are truncated, not badlen" "1 2 3 4 5 6 7 17 0" \
     "$(ts -r "$work/cut.pcap" -Y pfsync.truncated -T fields -e frame.number | tr '\n' ' ')$(ts -r "$work/cut.pcap" -Y pfsync.badlen | grep -c .)"
 

@@ -159,7 +159,7 @@ def tshark_fields(fields):
 
 
 ERROR_FIELDS = ["pfsync.hdrops", "pfsync.badver", "pfsync.badlen", "pfsync.badact", "pfsync.badval",
-                "pfsync.truncated"]
+                "pfsync.truncated", "pfsync.badttl"]
 
 
 def frame_checks(f, row):

@@ -210,10 +210,11 @@ local ef = {
     badact = ProtoExpert.new("pfsync.badact", "Action refused by a receiver (badact)", expert.group.MALFORMED, expert.severity.ERROR),
     badval = ProtoExpert.new("pfsync.badval", "Field value refused by a receiver (badval)", expert.group.PROTOCOL, expert.severity.WARN),
     truncated = ProtoExpert.new("pfsync.truncated", "Capture truncated inside a section", expert.group.MALFORMED, expert.severity.ERROR),
+    badttl = ProtoExpert.new("pfsync.badttl", "IP TTL / hop limit is not 255 (badttl)", expert.group.PROTOCOL, expert.severity.WARN),
     short_len = ProtoExpert.new("pfsync.short_len", "Length shorter than the header", expert.group.PROTOCOL, expert.severity.NOTE),
     unknown = ProtoExpert.new("pfsync.unknown_action", "Unknown action skipped by its declared length", expert.group.UNDECODED, expert.severity.NOTE),
 }
-pfsync.experts = { ef.hdrops, ef.badver, ef.badlen, ef.badact, ef.badval, ef.truncated, ef.short_len, ef.unknown }
+pfsync.experts = { ef.hdrops, ef.badver, ef.badlen, ef.badact, ef.badval, ef.truncated, ef.short_len, ef.badttl, ef.unknown }
 
 local function family_name(af, openbsd)
     if af == AF_INET then return "inet" end
@@ -576,9 +577,28 @@ local function dissect_record(tvb, off, t, action, openbsd)
     return ""
 end
 
+-- Receivers require TTL / hop limit 255 (PFSYNC_DFLTTL) before anything else.
+local ip_ttl = Field.new("ip.ttl")
+local ipv6_hlim = Field.new("ipv6.hlim")
+local PFSYNC_DFLTTL = 255
+
+local function check_ttl(root)
+    -- The innermost IP header is the one that carried this frame.
+    local values = { ip_ttl() }
+    local v6 = { ipv6_hlim() }
+    local ttl = values[#values]
+    if #v6 > 0 and (ttl == nil or v6[#v6].offset > ttl.offset) then
+        ttl = v6[#v6]
+    end
+    if ttl ~= nil and ttl.value ~= PFSYNC_DFLTTL then
+        root:add_proto_expert_info(ef.badttl, "TTL " .. ttl.value .. ": receivers drop the packet")
+    end
+end
+
 function pfsync.dissector(tvb, pinfo, tree)
     pinfo.cols.protocol = "PFSYNC"
     local root = tree:add(pfsync, tvb())
+    check_ttl(root)
     if tvb:len() < HEADER_LEN then
         root:add_proto_expert_info(ef.hdrops, "only " .. tvb:len() .. " bytes, header needs 20")
         pinfo.cols.info = "pfsync (truncated header)"

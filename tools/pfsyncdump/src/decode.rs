@@ -45,6 +45,9 @@ pub struct Decoded {
     /// The capture holds less of the packet than was on the wire, so a
     /// frame-level `badlen` is the capture's doing, not the sender's.
     pub capture_cut: bool,
+    /// The IP TTL / hop limit when it is not 255: receivers drop such
+    /// packets (`badttl`) before looking at the frame.
+    pub bad_ttl: Option<u8>,
     pub events: Vec<Item>,
 }
 
@@ -82,6 +85,7 @@ pub fn decode(bytes: &[u8], choice: DialectChoice, capture_cut: bool) -> Decoded
         captured: bytes.len(),
         frame_error: None,
         capture_cut,
+        bad_ttl: None,
         events: Vec::new(),
     };
     let reader = match FrameReader::with_dialect(bytes, dialect) {
@@ -135,7 +139,8 @@ impl Decoded {
     /// Every error in the frame, by pfsyncstats counter name (`truncated`
     /// for a frame the capture cut short).
     pub fn error_kinds(&self) -> Vec<&'static str> {
-        let mut kinds: Vec<&'static str> = self.frame_error_name().into_iter().collect();
+        let mut kinds: Vec<&'static str> = self.bad_ttl.map(|_| "badttl").into_iter().collect();
+        kinds.extend(self.frame_error_name());
         for item in &self.events {
             match item {
                 Item::Rejected { .. } => kinds.push(error_name(Error::BadVal)),

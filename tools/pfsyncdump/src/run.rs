@@ -106,7 +106,11 @@ pub fn run(cli: &Cli) -> Result<(), String> {
         };
         summary.frames += 1;
         let cut = u64::from(packet.orig_len) > packet.data.len() as u64;
-        let decoded = decode::decode(extracted.pfsync, cli.dialect, cut);
+        let mut decoded = decode::decode(extracted.pfsync, cli.dialect, cut);
+        decoded.bad_ttl = extracted
+            .ip
+            .map(|ip| ip.ttl)
+            .filter(|&ttl| ttl != link::ip::PFSYNC_TTL);
         decoded.count_into(&mut summary);
         let ctx = FrameContext {
             number,

@@ -51,6 +51,8 @@ const PFTM_UDP_MULTIPLE: u8 = 8;
 const PF_IN: u8 = 1;
 const PF_OUT: u8 = 2;
 const PF_ROUTETO: u8 = 2;
+/// The TTL of the badttl fixture (a host's default, not PFSYNC_DFLTTL).
+const LOW_TTL: u8 = 64;
 /// Not an action in any dialect (FreeBSD's ACT_MAX is 17, OpenBSD's 16).
 const UNKNOWN_ACTION: u8 = 20;
 
@@ -436,7 +438,8 @@ fn patch(frame: &mut [u8], at: Option<usize>, bytes: &[u8]) -> Result<(), String
 /// hdrops, badver, badlen (header len), badact (unknown action after a good
 /// INS_ACK), badact (DEL), badlen (count too large), badval (INS_1500
 /// timeout; the first state stands), badval (UPD_C peer state), badval
-/// (ifname without NUL), badlen (EOF not at the end), and a UDP packet.
+/// (ifname without NUL), badlen (EOF not at the end). `packets` adds a valid
+/// frame sent with TTL 64 (badttl) and a UDP packet.
 fn malformed_frames() -> Result<Vec<Vec<u8>>, String> {
     let two_sections = || {
         freebsd(|b| {
@@ -510,14 +513,26 @@ fn malformed_frames() -> Result<Vec<Vec<u8>>, String> {
 
 /// The fixture packets of `kind` as LINKTYPE_RAW IP packets, one second apart.
 pub fn packets(kind: SynthKind, ipv6: bool) -> Result<Vec<Packet>, String> {
-    let frames = kind_frames(kind)?;
+    let mut frames: Vec<(Vec<u8>, u8)> = kind_frames(kind)?
+        .into_iter()
+        .map(|f| (f, ip::PFSYNC_TTL))
+        .collect();
+    if matches!(kind, SynthKind::Malformed | SynthKind::All) {
+        // A good frame that receivers drop for its TTL alone.
+        let frame = freebsd(|b| {
+            full(b.push_del_c(&DelC {
+                state: state_id(27),
+            }))
+        })?;
+        frames.push((frame, LOW_TTL));
+    }
     let mut packets = Vec::with_capacity(frames.len() + 1);
-    for (i, frame) in frames.iter().enumerate() {
+    for (i, (frame, ttl)) in frames.iter().enumerate() {
         let ident = u16::try_from(i + 1).unwrap_or(u16::MAX);
         let data = if ipv6 {
-            ip::build_v6(SRC_V6, ip::PFSYNC_GROUP_V6, ip::PFSYNC_TTL, frame)
+            ip::build_v6(SRC_V6, ip::PFSYNC_GROUP_V6, *ttl, frame)
         } else {
-            ip::build_v4(SRC_V4, ip::PFSYNC_GROUP_V4, ip::PFSYNC_TTL, ident, frame)
+            ip::build_v4(SRC_V4, ip::PFSYNC_GROUP_V4, *ttl, ident, frame)
         };
         packets.push(raw_packet(packets.len(), data));
     }

@@ -121,6 +121,10 @@ fn captures_ipv4_and_ipv6_pfsync_on_loopback() {
     let v4 = ours("0123456789abcd0a").expect("the UPD_C frame was captured");
     assert_eq!(v4["ip"]["src"], "127.0.0.1");
     assert_eq!(v4["ip"]["version"], 4);
+    // A raw socket sends with the default TTL, not 255: receivers would drop it.
+    assert_eq!(v4["ip"]["ttl"], 64);
+    assert_eq!(v4["errors"][0]["kind"], "badttl");
+    assert_eq!(v4["messages"][0]["action"], "UPD_C", "decoded all the same");
     let v6 = ours("0123456789abcd0d").expect("the DEL_C frame was captured");
     assert_eq!(v6["ip"]["dst"], "::1");
     // Loopback shows each packet once, not once leaving and once arriving.

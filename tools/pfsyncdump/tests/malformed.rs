@@ -26,7 +26,7 @@ fn every_malformed_fixture_is_reported_and_skipped() {
                 .collect()
         })
         .collect();
-    let expected: [&[&str]; 10] = [
+    let expected: [&[&str]; 11] = [
         &["hdrops"],
         &["badver"],
         &["badlen"],
@@ -37,6 +37,7 @@ fn every_malformed_fixture_is_reported_and_skipped() {
         &["badval"],
         &["badval"],
         &["badlen"],
+        &["badttl"],
     ];
     assert_eq!(
         kinds,
@@ -54,12 +55,16 @@ fn every_malformed_fixture_is_reported_and_skipped() {
         "interface name without NUL"
     );
 
-    assert_eq!(summary["packets"], 11);
-    assert_eq!(summary["frames"], 10);
-    assert_eq!(summary["frames_with_errors"], 10);
+    // The frame with the wrong TTL is decoded all the same.
+    assert_eq!(common::messages(decoded[10])[0]["id"], "0123456789abcd1b");
+    assert_eq!(decoded[10]["ip"]["ttl"], 64);
+
+    assert_eq!(summary["packets"], 12);
+    assert_eq!(summary["frames"], 11);
+    assert_eq!(summary["frames_with_errors"], 11);
     assert_eq!(
         summary["errors"],
-        serde_json::json!({"badact": 2, "badlen": 3, "badval": 3, "badver": 1, "hdrops": 1})
+        serde_json::json!({"badact": 2, "badlen": 3, "badttl": 1, "badval": 3, "badver": 1, "hdrops": 1})
     );
     assert_eq!(
         summary["skipped"],
@@ -81,14 +86,17 @@ fn text_reports_name_frame_and_counter() {
         "error frame 24: badval: INS_1500 record 1 refused (timeout >= PFTM_MAX); message skipped",
         "error frame 25: badval: UPD_C record 0 refused (peer state > PF_TCPS_PROXY_DST)",
         "error frame 27: badlen: EOF is not at the end of the packet",
+        "error frame 28: badttl: TTL 64, receivers require 255",
     ] {
         assert!(text.contains(needle), "missing {needle:?}");
     }
     let summary = text.lines().rev().take(4).collect::<Vec<_>>();
-    assert!(summary.contains(&"  errors: badact 2, badlen 3, badval 3, badver 1, hdrops 1"));
+    assert!(
+        summary.contains(&"  errors: badact 2, badlen 3, badttl 1, badval 3, badver 1, hdrops 1")
+    );
     assert!(summary.contains(&"  skipped: other-ip-protocol 1"));
     assert!(text.contains(
-        "summary: 28 packets, 27 pfsync frames, 1 skipped, 50 messages, 10 errors (10 frames with errors)"
+        "summary: 29 packets, 28 pfsync frames, 1 skipped, 52 messages, 11 errors (11 frames with errors)"
     ));
 }
 

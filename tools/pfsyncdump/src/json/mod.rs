@@ -14,7 +14,7 @@ use crate::link::Skip;
 use crate::names;
 use crate::run::FrameContext;
 use crate::text::messages::sockaddr;
-use crate::text::{frame_error_detail, version_name, walk_error_detail};
+use crate::text::{bad_ttl_detail, frame_error_detail, version_name, walk_error_detail};
 use crate::timefmt;
 
 pub fn skipped(number: u64, skip: &Skip) -> Value {
@@ -65,6 +65,9 @@ pub fn frame(ctx: &FrameContext, d: &Decoded) -> Value {
     let mut sections = Vec::new();
     let mut messages = Vec::new();
     let mut errors = Vec::new();
+    if let Some(ttl) = d.bad_ttl {
+        errors.push(json!({ "kind": "badttl", "detail": bad_ttl_detail(ttl) }));
+    }
     if let (Some(e), Some(kind)) = (d.frame_error, d.frame_error_name()) {
         errors.push(json!({
             "kind": kind,

@@ -54,6 +54,14 @@ pub fn frame(ctx: &FrameContext, d: &Decoded, verbose: bool) -> String {
     if let Some((captured, wire)) = ctx.cut {
         let _ = write!(out, " [captured {captured} of {wire} bytes]");
     }
+    if let Some(ttl) = d.bad_ttl {
+        let _ = write!(
+            out,
+            "\n{MSG_INDENT}error frame {}: badttl: {}",
+            ctx.number,
+            bad_ttl_detail(ttl)
+        );
+    }
     if let (Some(e), Some(kind)) = (d.frame_error, d.frame_error_name()) {
         let _ = write!(
             out,
@@ -126,6 +134,10 @@ pub fn version_name(v: u8) -> String {
         pfsync::wire::VERSION_OPENBSD => "OpenBSD v6".into(),
         other => format!("unknown v{other}"),
     }
+}
+
+pub fn bad_ttl_detail(ttl: u8) -> String {
+    format!("TTL {ttl}, receivers require 255 and drop the packet (decoded anyway)")
 }
 
 pub fn frame_error_detail(e: Error, d: &Decoded) -> String {
