@@ -39,6 +39,19 @@ fn signed_frame(signer: &mut Signer, keys: &KeySet, n: u16, seed: u8) -> Vec<u8>
     f
 }
 
+/// A signed frame carrying `ext` between the header's `len` and the trailer.
+fn signed_frame_with_extension(signer: &mut Signer, keys: &KeySet, ext: &[u8]) -> Vec<u8> {
+    let mut f = plain_frame(1, 0x42);
+    f.truncate(f.len() - 4);
+    let len = f.len();
+    f[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+    f.extend_from_slice(ext);
+    let used = f.len();
+    f.resize(used + TRAILER_LEN, 0);
+    assert_eq!(signer.sign(keys, &mut f, used), Ok(f.len()));
+    f
+}
+
 fn keys(list: &[(u8, [u8; KEY_LEN])]) -> KeySet {
     let mut k = KeySet::new();
     for (id, key) in list {
@@ -89,8 +102,12 @@ fn modification_of_every_byte_is_refused() {
     let ks = keys(&[(1, KEY_1)]);
     let mut tx = Signer::new(NODE_A, 1);
     let mut tally = Tally::default();
-    for n in [1u16, 16] {
-        let f = signed_frame(&mut tx, &ks, n, 3);
+    let frames = [
+        signed_frame(&mut tx, &ks, 1, 3),
+        signed_frame(&mut tx, &ks, 16, 3),
+        signed_frame_with_extension(&mut tx, &ks, &[0x5a; 40]),
+    ];
+    for f in frames {
         for pos in 0..f.len() {
             for mask in [0x01u8, 0x80, 0xff] {
                 let mut bad = f.clone();

@@ -12,7 +12,8 @@ pub enum SignError {
     NoSendKey,
     /// The buffer has no room for the trailer after the frame.
     NoRoom,
-    /// The bytes before the trailer are not a frame whose header `len` matches.
+    /// The bytes before the trailer do not start with a header whose `len`
+    /// lies between 20 and the bytes given.
     NotAFrame,
     /// The counter reached its end within this epoch: a new epoch is needed.
     CounterExhausted,
@@ -51,27 +52,22 @@ impl Signer {
         self.next_counter - 1
     }
 
-    /// Appends a trailer to the frame in `buf[..frame_len]`, whose header
-    /// `len` must equal `frame_len`. Returns the length to transmit
-    /// (`frame_len + TRAILER_LEN`). On error nothing is written and the counter
-    /// does not move.
-    pub fn sign(
-        &mut self,
-        keys: &KeySet,
-        buf: &mut [u8],
-        frame_len: usize,
-    ) -> Result<usize, SignError> {
+    /// Appends a trailer after the `used` bytes of `buf`: the pfsync frame
+    /// (whose header `len` must be at least 20 and at most `used`) followed by
+    /// any extension payload (docs/auth.md, "Frame format"). Returns the length
+    /// to transmit (`used + TRAILER_LEN`). On error nothing is written and the
+    /// counter does not move.
+    pub fn sign(&mut self, keys: &KeySet, buf: &mut [u8], used: usize) -> Result<usize, SignError> {
         let key_id = keys.send_id().ok_or(SignError::NoSendKey)?;
         let key = keys.key(key_id).ok_or(SignError::NoSendKey)?;
-        let total = frame_len
-            .checked_add(TRAILER_LEN)
-            .ok_or(SignError::NoRoom)?;
-        let (frame, rest) = buf
+        let total = used.checked_add(TRAILER_LEN).ok_or(SignError::NoRoom)?;
+        let (signed_part, rest) = buf
             .get_mut(..total)
             .ok_or(SignError::NoRoom)?
-            .split_at_mut(frame_len);
-        if frame.len() < HEADER_LEN || header_len(frame) != Some(frame_len) {
-            return Err(SignError::NotAFrame);
+            .split_at_mut(used);
+        match header_len(signed_part) {
+            Some(len) if (HEADER_LEN..=used).contains(&len) => {}
+            _ => return Err(SignError::NotAFrame),
         }
         if self.next_counter == u64::MAX {
             return Err(SignError::CounterExhausted);
@@ -82,10 +78,10 @@ impl Signer {
             epoch: self.epoch,
             counter: self.next_counter,
         };
-        let signed = trailer.signed_bytes();
-        let tag = mac::tag(key, &[frame, &signed]).ok_or(SignError::NoSendKey)?;
-        let (fixed, tag_out) = rest.split_at_mut(TRAILER_SIGNED_LEN);
-        fixed.copy_from_slice(&signed);
+        let fixed = trailer.signed_bytes();
+        let tag = mac::tag(key, &[signed_part, &fixed]).ok_or(SignError::NoSendKey)?;
+        let (fixed_out, tag_out) = rest.split_at_mut(TRAILER_SIGNED_LEN);
+        fixed_out.copy_from_slice(&fixed);
         tag_out.copy_from_slice(&tag);
         self.next_counter += 1;
         Ok(total)

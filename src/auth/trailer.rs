@@ -9,10 +9,11 @@
 //!   8    4 sender    raw   sender's pf hostid (same byte order as creatorid)
 //!  12    8 epoch     BE    sender boot epoch, strictly higher after each boot
 //!  20    8 counter   BE    per-frame counter within the epoch, starts at 1
-//!  28   16 tag       -     keyed BLAKE2b-128 over frame[0..len] ++ trailer[0..28]
+//!  28   16 tag       -     keyed BLAKE2b-128 over packet[0..end-16]
 //! ```
-//! The trailer starts exactly at the header's `len` and ends exactly at the end
-//! of the IP payload.
+//! The trailer is the last 44 bytes of the IP payload. Between the header's
+//! `len` and the trailer an extension may carry its own payload (anti-entropy
+//! digests); the tag covers it as well.
 
 use crate::wire::{Error, Result};
 

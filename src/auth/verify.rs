@@ -14,12 +14,12 @@ const PFSYNC_VERSION: u8 = 5;
 /// [`Reject::counter`]) and the reason exists for the rate-limited log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reject {
-    /// Shorter than a pfsync header: stock counts this as `hdrops` first.
+    /// Shorter than a pfsync header.
     Header,
-    /// Header version is not 5: stock counts this as `badver` first.
+    /// Header version is not 5.
     Version,
-    /// The packet does not end exactly one trailer after the header's `len`
-    /// (unsigned frame, truncated, padded, or `len` tampered with).
+    /// The header's `len` leaves no room for a trailer (unsigned frame,
+    /// truncated, or `len` tampered with).
     Length,
     /// Trailer magic, version or reserved bytes wrong.
     Malformed,
@@ -38,13 +38,12 @@ pub enum Reject {
 }
 
 impl Reject {
-    /// The `pfsyncstats` counter this rejection is charged to.
+    /// The `pfsyncstats` counter this rejection is charged to: always
+    /// `badauth`. With authentication on, even frames that stock would count
+    /// as `hdrops` or `badver` are refused here, before any parsing, so the
+    /// one counter tells an operator "refused by authentication".
     pub fn counter(self) -> Error {
-        match self {
-            Reject::Header => Error::HdrOps,
-            Reject::Version => Error::BadVer,
-            _ => Error::BadAuth,
-        }
+        Error::BadAuth
     }
 
     pub fn as_str(self) -> &'static str {
@@ -69,11 +68,14 @@ impl From<Reject> for Error {
     }
 }
 
-/// A frame that passed every check: `frame` is the pfsync frame up to `len`
-/// (trailer removed), ready for the ordinary parser.
+/// A frame that passed every check: `frame` is the pfsync frame up to `len`,
+/// ready for the ordinary parser; `extension` the authenticated bytes between
+/// `len` and the trailer (empty unless an extension such as anti-entropy put
+/// something there).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Authenticated<'a> {
     pub frame: &'a [u8],
+    pub extension: &'a [u8],
     pub sender: [u8; 4],
     pub epoch: u64,
     pub counter: u64,
@@ -101,7 +103,7 @@ impl Verifier {
     }
 
     /// Checks `packet` (the IP payload: pfsync header to the end) and returns
-    /// the authenticated frame. Order: stock header checks, trailer position,
+    /// the authenticated frame. Order: header, trailer position,
     /// trailer fields, key id, tag, reflection, replay. The replay state moves
     /// only for a frame whose tag verified.
     pub fn verify<'a>(
@@ -116,19 +118,22 @@ impl Verifier {
             return Err(Reject::Version);
         }
         let len = header_len(packet).ok_or(Reject::Header)?;
-        if len < HEADER_LEN || packet.len().checked_sub(len) != Some(TRAILER_LEN) {
-            return Err(Reject::Length);
-        }
-        let (frame, raw_trailer) = packet.split_at(len);
+        let trailer_at = packet
+            .len()
+            .checked_sub(TRAILER_LEN)
+            .filter(|&at| len >= HEADER_LEN && len <= at)
+            .ok_or(Reject::Length)?;
+        let (signed_part, raw_trailer) = packet.split_at(trailer_at);
         let raw_trailer: &[u8; TRAILER_LEN] = raw_trailer.try_into().map_err(|_| Reject::Length)?;
         let (trailer, claimed) = Trailer::parse(raw_trailer).map_err(|_| Reject::Malformed)?;
         let key = keys.key(trailer.key_id).ok_or(Reject::UnknownKey)?;
-        let signed = raw_trailer
+        let fixed = raw_trailer
             .get(..TRAILER_SIGNED_LEN)
             .ok_or(Reject::Length)?;
-        if !mac::tag_matches(key, &[frame, signed], &claimed) {
+        if !mac::tag_matches(key, &[signed_part, fixed], &claimed) {
             return Err(Reject::BadTag);
         }
+        let (frame, extension) = signed_part.split_at(len);
         if trailer.sender == self.own_id {
             return Err(Reject::Reflected);
         }
@@ -138,6 +143,7 @@ impl Verifier {
         {
             ReplayVerdict::Fresh => Ok(Authenticated {
                 frame,
+                extension,
                 sender: trailer.sender,
                 epoch: trailer.epoch,
                 counter: trailer.counter,
