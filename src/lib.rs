@@ -17,6 +17,7 @@
 
 extern crate alloc;
 
+pub mod antientropy;
 pub mod auth;
 pub mod engine;
 #[cfg(feature = "kernel")]

@@ -1,0 +1,671 @@
+//! The anti-entropy state machine of one node (sans-IO; docs/anti-entropy.md).
+//!
+//! Round trip, per pair of nodes and in both directions:
+//! 1. every `period` each node walks its table and sends a DIGEST: one XOR of
+//!    state fingerprints per bucket;
+//! 2. the receiver walks its own table at the sender's bucket count and asks
+//!    for the buckets that differ (DETAIL_REQ);
+//! 3. the sender answers with (id, fingerprint) of every state in them (DETAIL);
+//! 4. the requester compares with its own states in those buckets and keeps
+//!    each difference as a *candidate*; `confirm_after` later it asks for the
+//!    candidate buckets again, and acts only on differences seen both times
+//!    with its own copy unchanged in between. That filters out updates that
+//!    were merely in flight (stock pushes queued updates within 1 s).
+//!    Acting means: a state the peer has and we lack, or whose content differs,
+//!    is requested with a stock UPD_REQ (the peer answers with a full UPD and
+//!    the ordinary merge rules decide which copy is newer); a state we have and
+//!    the peer lacks is deleted here if the peer created it (we missed its
+//!    DEL_C), and otherwise left for the peer to pull.
+
+use alloc::vec::Vec;
+
+use super::fingerprint::{bucket_of, fingerprint, StateView};
+use super::wire::{FrameWriter, Kind, Message, MAX_BITS, OVERHEAD};
+use crate::time::{Duration, Instant};
+use crate::wire::StateId;
+
+/// Flag bits of the body header.
+const FLAG_IN_SYNC: u8 = 1;
+const FLAG_LAST: u8 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Digest interval.
+    pub period: Duration,
+    /// Delay before a difference is checked again (longer than the time an
+    /// ordinary update may sit in a queue: stock flushes within 1 s).
+    pub confirm_after: Duration,
+    /// Give up on a DETAIL reply (or a partial DIGEST) after this long.
+    pub reply_timeout: Duration,
+    /// Bucket count is chosen for about this many states per bucket...
+    pub states_per_bucket: u32,
+    /// ...within 2^min_bits ..= 2^max_bits buckets.
+    pub min_bits: u8,
+    pub max_bits: u8,
+    /// Buckets asked for per round (bounds DETAIL traffic after a large loss).
+    pub max_buckets_per_round: usize,
+    /// Frame length before the authentication trailer (MTU - IP header - trailer).
+    pub frame_len: usize,
+    /// Bytes the host appends to each frame (authentication trailer), for the
+    /// traffic counters only.
+    pub trailer_len: usize,
+}
+
+impl Config {
+    pub const fn new() -> Config {
+        Config {
+            period: Duration::from_secs(5),
+            confirm_after: Duration::from_millis(2500),
+            reply_timeout: Duration::from_secs(1),
+            states_per_bucket: 16,
+            min_bits: 4,
+            max_bits: 16,
+            max_buckets_per_round: 8192,
+            frame_len: 1460,
+            trailer_len: 0,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+/// What the session needs from its host.
+pub trait Io {
+    /// Calls `visit` once for every synchronised state (not `NOSYNC`, not
+    /// being unlinked).
+    fn walk_states(&mut self, visit: &mut dyn FnMut(StateView<'_>));
+    /// Transmits `buf[..len]` after sealing it (authentication); `buf` has
+    /// room for the trailer after `len`.
+    fn send_frame(&mut self, buf: &mut [u8], len: usize);
+    /// Queues a stock UPD_REQ for `id` to the peer.
+    fn request_update(&mut self, id: &StateId);
+    /// Removes a state without telling the engine (no DEL_C goes out).
+    fn delete_state(&mut self, id: &StateId);
+    /// Our own bulk update is complete (`syncok`).
+    fn in_sync(&self) -> bool;
+    fn pfcksum(&self) -> [u8; 16];
+}
+
+/// Counters, all monotonic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub frames_sent: u64,
+    pub bytes_sent: u64,
+    pub digests_sent: u64,
+    pub digest_frames_sent: u64,
+    pub detail_requests_sent: u64,
+    pub detail_entries_sent: u64,
+    pub rounds_compared: u64,
+    pub buckets_mismatched: u64,
+    pub candidates: u64,
+    pub updates_requested: u64,
+    pub states_deleted: u64,
+    /// Messages refused (malformed, unexpected, out of round).
+    pub ignored: u64,
+    /// Allocation failures (a round is skipped).
+    pub no_memory: u64,
+    /// States walked, for the CPU cost.
+    pub states_walked: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Difference {
+    /// The peer has it, we don't.
+    Missing,
+    /// Both have it with different content.
+    Differs,
+    /// We have it, the peer doesn't.
+    Extra,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Candidate {
+    id: StateId,
+    kind: Difference,
+    local_fp: u64,
+}
+
+struct PeerDigest {
+    sender: [u8; 4],
+    round: u32,
+    bits: u8,
+    in_sync: bool,
+    hashes: Vec<u64>,
+    received: Vec<bool>,
+    missing: usize,
+    started: Instant,
+}
+
+struct Pending {
+    peer: [u8; 4],
+    request: u32,
+    bits: u8,
+    buckets: Vec<u32>,
+    replies_expected: u32,
+    replies_done: u32,
+    theirs: Vec<(StateId, u64)>,
+    sent_at: Instant,
+}
+
+pub struct Session {
+    config: Config,
+    hostid: [u8; 4],
+    round: u32,
+    request_seq: u32,
+    next_digest: Option<Instant>,
+    peer: Option<PeerDigest>,
+    pending: Option<Pending>,
+    candidates: Vec<Candidate>,
+    candidates_peer: [u8; 4],
+    candidates_at: Instant,
+    confirm_at: Option<Instant>,
+    frame: Vec<u8>,
+    stats: Stats,
+}
+
+fn try_vec<T: Clone>(n: usize, v: T) -> Option<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).ok()?;
+    out.resize(n, v);
+    Some(out)
+}
+
+fn push<T>(v: &mut Vec<T>, item: T) -> bool {
+    if v.try_reserve(1).is_err() {
+        return false;
+    }
+    v.push(item);
+    true
+}
+
+impl Session {
+    pub fn new(config: Config, hostid: [u8; 4]) -> Option<Session> {
+        let frame = try_vec(
+            config.frame_len.max(OVERHEAD) + config.trailer_len.max(64),
+            0u8,
+        )?;
+        Some(Session {
+            config,
+            hostid,
+            round: 0,
+            request_seq: 0,
+            next_digest: None,
+            peer: None,
+            pending: None,
+            candidates: Vec::new(),
+            candidates_peer: [0; 4],
+            candidates_at: Instant::ZERO,
+            confirm_at: None,
+            frame,
+            stats: Stats::default(),
+        })
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Starts the periodic digests (first one after `offset`, so that peers
+    /// started together do not walk in lock-step).
+    pub fn start(&mut self, now: Instant, offset: Duration) {
+        self.next_digest = Some(now + offset);
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let peer_deadline = self
+            .peer
+            .as_ref()
+            .filter(|p| p.missing > 0)
+            .map(|p| p.started + self.config.reply_timeout);
+        let pending_deadline = self
+            .pending
+            .as_ref()
+            .map(|p| p.sent_at + self.config.reply_timeout);
+        [
+            self.next_digest,
+            self.confirm_at,
+            peer_deadline,
+            pending_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub fn handle_timeout<I: Io>(&mut self, now: Instant, io: &mut I) {
+        if self.next_digest.is_some_and(|t| t <= now) {
+            self.next_digest = Some(now + self.config.period);
+            self.send_digest(io);
+        }
+        let digest_overdue = self
+            .peer
+            .as_ref()
+            .is_some_and(|p| p.missing > 0 && p.started + self.config.reply_timeout <= now);
+        if digest_overdue {
+            self.compare_digest(now, io);
+        }
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.sent_at + self.config.reply_timeout <= now)
+        {
+            // An incomplete reply would make absent entries look like deletions.
+            self.pending = None;
+        }
+        if self.confirm_at.is_some_and(|t| t <= now) && self.pending.is_none() {
+            self.confirm_at = None;
+            let mut buckets = Vec::new();
+            let bits = self.peer.as_ref().map_or(self.config.min_bits, |p| p.bits);
+            for c in &self.candidates {
+                if !push(&mut buckets, bucket_of(&c.id, bits)) {
+                    self.stats.no_memory += 1;
+                    return;
+                }
+            }
+            buckets.sort_unstable();
+            buckets.dedup();
+            let peer = self.candidates_peer;
+            self.request_details(now, peer, bits, buckets, io);
+        }
+    }
+
+    /// Handles the extension bytes of an accepted frame (past `len`, auth
+    /// trailer removed). Returns false if they are not an anti-entropy message.
+    pub fn on_extension<I: Io>(&mut self, now: Instant, bytes: &[u8], io: &mut I) -> bool {
+        let Some(msg) = Message::parse(bytes) else {
+            return false;
+        };
+        if msg.sender == self.hostid {
+            self.stats.ignored += 1;
+            return true;
+        }
+        match msg.kind {
+            Kind::Digest => self.on_digest(now, &msg, io),
+            Kind::DetailReq => self.on_detail_request(&msg, io),
+            Kind::Detail => self.on_detail(now, &msg, io),
+        }
+        true
+    }
+
+    fn bits_for(&self, states: u64) -> u8 {
+        let per = u64::from(self.config.states_per_bucket.max(1));
+        let wanted = states.div_ceil(per).max(1);
+        let bits = (64 - (wanted - 1).leading_zeros()) as u8;
+        bits.clamp(self.config.min_bits, self.config.max_bits.min(MAX_BITS))
+    }
+
+    /// XOR of fingerprints per bucket over the whole table.
+    fn local_hashes<I: Io>(&mut self, bits: u8, io: &mut I) -> Option<(Vec<u64>, u64)> {
+        let mut hashes = try_vec(1usize << bits, 0u64)?;
+        let mut n = 0u64;
+        io.walk_states(&mut |v| {
+            if let Some(h) = hashes.get_mut(bucket_of(v.id, bits) as usize) {
+                *h ^= fingerprint(&v);
+            }
+            n += 1;
+        });
+        self.stats.states_walked += n;
+        Some((hashes, n))
+    }
+
+    fn send_digest<I: Io>(&mut self, io: &mut I) {
+        let mut states = 0u64;
+        io.walk_states(&mut |_| states += 1);
+        let bits = self.bits_for(states);
+        let Some((hashes, _)) = self.local_hashes(bits, io) else {
+            self.stats.no_memory += 1;
+            return;
+        };
+        self.round = self.round.wrapping_add(1);
+        self.stats.digests_sent += 1;
+        let flags = if io.in_sync() { FLAG_IN_SYNC } else { 0 };
+        let mut at = 0usize;
+        while at < hashes.len() {
+            let sent =
+                self.with_writer(io, Kind::Digest, self.round, bits, flags, at as u32, |w| {
+                    let mut n = 0;
+                    for h in hashes.iter().skip(at) {
+                        if !w.push_hash(*h) {
+                            break;
+                        }
+                        n += 1;
+                    }
+                    n
+                });
+            if sent == 0 {
+                return;
+            }
+            self.stats.digest_frames_sent += 1;
+            at += sent;
+        }
+    }
+
+    /// Builds one frame with `fill` and sends it; returns what `fill` returned.
+    #[allow(clippy::too_many_arguments)]
+    fn with_writer<I: Io>(
+        &mut self,
+        io: &mut I,
+        kind: Kind,
+        round: u32,
+        bits: u8,
+        flags: u8,
+        first: u32,
+        fill: impl FnOnce(&mut FrameWriter<'_>) -> usize,
+    ) -> usize {
+        let cksum = io.pfcksum();
+        let limit = self.config.frame_len;
+        let Some(mut w) = FrameWriter::new(
+            &mut self.frame,
+            limit,
+            &cksum,
+            kind,
+            self.hostid,
+            round,
+            bits,
+            flags,
+            first,
+        ) else {
+            return 0;
+        };
+        let n = fill(&mut w);
+        let len = w.finish();
+        io.send_frame(&mut self.frame, len);
+        self.stats.frames_sent += 1;
+        self.stats.bytes_sent += (len + self.config.trailer_len) as u64;
+        n
+    }
+
+    fn on_digest<I: Io>(&mut self, now: Instant, msg: &Message<'_>, io: &mut I) {
+        let same_round = self
+            .peer
+            .as_ref()
+            .is_some_and(|p| p.sender == msg.sender && p.round == msg.round && p.bits == msg.bits);
+        if !same_round {
+            let n = 1usize << msg.bits;
+            let (Some(hashes), Some(received)) = (try_vec(n, 0u64), try_vec(n, false)) else {
+                self.stats.no_memory += 1;
+                return;
+            };
+            self.peer = Some(PeerDigest {
+                sender: msg.sender,
+                round: msg.round,
+                bits: msg.bits,
+                in_sync: msg.flags & FLAG_IN_SYNC != 0,
+                hashes,
+                received,
+                missing: n,
+                started: now,
+            });
+        }
+        let Some(p) = self.peer.as_mut() else { return };
+        for (i, h) in msg.digest_hashes() {
+            if let (Some(slot), Some(seen)) =
+                (p.hashes.get_mut(i as usize), p.received.get_mut(i as usize))
+            {
+                *slot = h;
+                if !*seen {
+                    *seen = true;
+                    p.missing -= 1;
+                }
+            }
+        }
+        if p.missing == 0 {
+            self.compare_digest(now, io);
+        }
+    }
+
+    /// Compares the peer's (possibly partial) digest with our table and asks
+    /// for the buckets that differ.
+    fn compare_digest<I: Io>(&mut self, now: Instant, io: &mut I) {
+        let Some(p) = self.peer.as_mut() else { return };
+        // Consumed: a lost chunk is not waited for twice.
+        p.missing = 0;
+        let (bits, sender, peer_in_sync) = (p.bits, p.sender, p.in_sync);
+        if !peer_in_sync || !io.in_sync() || self.pending.is_some() {
+            return;
+        }
+        let Some((local, _)) = self.local_hashes(bits, io) else {
+            self.stats.no_memory += 1;
+            return;
+        };
+        let Some(p) = self.peer.as_ref() else { return };
+        self.stats.rounds_compared += 1;
+        let mut differing = Vec::new();
+        for (i, ((theirs, seen), mine)) in p.hashes.iter().zip(&p.received).zip(&local).enumerate()
+        {
+            if *seen && theirs != mine {
+                self.stats.buckets_mismatched += 1;
+                if differing.len() < self.config.max_buckets_per_round
+                    && !push(&mut differing, i as u32)
+                {
+                    self.stats.no_memory += 1;
+                    return;
+                }
+            }
+        }
+        if !differing.is_empty() {
+            self.request_details(now, sender, bits, differing, io);
+        }
+    }
+
+    fn request_details<I: Io>(
+        &mut self,
+        now: Instant,
+        peer: [u8; 4],
+        bits: u8,
+        buckets: Vec<u32>,
+        io: &mut I,
+    ) {
+        if buckets.is_empty() {
+            return;
+        }
+        self.request_seq = self.request_seq.wrapping_add(1);
+        let request = self.request_seq;
+        let mut frames = 0u32;
+        let mut at = 0usize;
+        while at < buckets.len() {
+            let sent = self.with_writer(io, Kind::DetailReq, request, bits, 0, 0, |w| {
+                let mut n = 0;
+                for b in buckets.iter().skip(at) {
+                    if !w.push_bucket(*b) {
+                        break;
+                    }
+                    n += 1;
+                }
+                n
+            });
+            if sent == 0 {
+                return;
+            }
+            self.stats.detail_requests_sent += 1;
+            frames += 1;
+            at += sent;
+        }
+        self.pending = Some(Pending {
+            peer,
+            request,
+            bits,
+            buckets,
+            replies_expected: frames,
+            replies_done: 0,
+            theirs: Vec::new(),
+            sent_at: now,
+        });
+    }
+
+    fn on_detail_request<I: Io>(&mut self, msg: &Message<'_>, io: &mut I) {
+        let mut wanted = Vec::new();
+        for b in msg.requested_buckets() {
+            if !push(&mut wanted, b) {
+                self.stats.no_memory += 1;
+                return;
+            }
+        }
+        wanted.sort_unstable();
+        let bits = msg.bits;
+        let mut entries: Vec<(StateId, u64)> = Vec::new();
+        let mut failed = false;
+        let mut walked = 0u64;
+        io.walk_states(&mut |v| {
+            walked += 1;
+            if wanted.binary_search(&bucket_of(v.id, bits)).is_ok()
+                && !push(&mut entries, (*v.id, fingerprint(&v)))
+            {
+                failed = true;
+            }
+        });
+        self.stats.states_walked += walked;
+        if failed {
+            self.stats.no_memory += 1;
+            return;
+        }
+        let mut at = 0usize;
+        loop {
+            let sent = self.with_writer(io, Kind::Detail, msg.round, bits, 0, 0, |w| {
+                let mut n = 0;
+                for (id, fp) in entries.iter().skip(at) {
+                    if !w.push_entry(id, *fp) {
+                        break;
+                    }
+                    n += 1;
+                }
+                if at + n == entries.len() {
+                    w.set_flags(FLAG_LAST);
+                }
+                n
+            });
+            self.stats.detail_entries_sent += sent as u64;
+            at += sent;
+            if at >= entries.len() || sent == 0 {
+                break;
+            }
+        }
+    }
+
+    fn on_detail<I: Io>(&mut self, now: Instant, msg: &Message<'_>, io: &mut I) {
+        let Some(p) = self.pending.as_mut() else {
+            self.stats.ignored += 1;
+            return;
+        };
+        if p.peer != msg.sender || p.request != msg.round || p.bits != msg.bits {
+            self.stats.ignored += 1;
+            return;
+        }
+        for e in msg.detail_entries() {
+            if !push(&mut p.theirs, e) {
+                self.stats.no_memory += 1;
+                self.pending = None;
+                return;
+            }
+        }
+        if msg.flags & FLAG_LAST != 0 {
+            p.replies_done += 1;
+        }
+        if p.replies_done >= p.replies_expected {
+            if let Some(done) = self.pending.take() {
+                self.reconcile(now, done, io);
+            }
+        }
+    }
+
+    /// Compares the peer's entries with ours for the same buckets, confirms
+    /// differences seen before, and acts on the confirmed ones.
+    fn reconcile<I: Io>(&mut self, now: Instant, done: Pending, io: &mut I) {
+        let Pending {
+            peer,
+            bits,
+            buckets,
+            mut theirs,
+            ..
+        } = done;
+        let mut mine: Vec<(StateId, u64)> = Vec::new();
+        let mut failed = false;
+        let mut walked = 0u64;
+        io.walk_states(&mut |v| {
+            walked += 1;
+            if buckets.binary_search(&bucket_of(v.id, bits)).is_ok()
+                && !push(&mut mine, (*v.id, fingerprint(&v)))
+            {
+                failed = true;
+            }
+        });
+        self.stats.states_walked += walked;
+        if failed {
+            self.stats.no_memory += 1;
+            return;
+        }
+        theirs.sort_unstable();
+        mine.sort_unstable();
+        let mut found = Vec::new();
+        let (mut a, mut b) = (theirs.iter().peekable(), mine.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(t), None) => Some((t.0, Difference::Missing, 0, true, false)),
+                (None, Some(m)) => Some((m.0, Difference::Extra, m.1, false, true)),
+                (Some(t), Some(m)) if t.0 < m.0 => Some((t.0, Difference::Missing, 0, true, false)),
+                (Some(t), Some(m)) if m.0 < t.0 => Some((m.0, Difference::Extra, m.1, false, true)),
+                (Some(t), Some(m)) if t.1 != m.1 => {
+                    Some((m.0, Difference::Differs, m.1, true, true))
+                }
+                (Some(_), Some(_)) => {
+                    a.next();
+                    b.next();
+                    None
+                }
+            };
+            if let Some((id, kind, local_fp, step_a, step_b)) = next {
+                if step_a {
+                    a.next();
+                }
+                if step_b {
+                    b.next();
+                }
+                if !push(&mut found, Candidate { id, kind, local_fp }) {
+                    self.stats.no_memory += 1;
+                    return;
+                }
+            }
+        }
+        let confirmable = self.candidates_peer == peer
+            && self.candidates_at + Duration::from_nanos(self.config.confirm_after.as_nanos() / 2)
+                <= now;
+        let mut unconfirmed = Vec::new();
+        for c in found {
+            if confirmable && self.candidates.binary_search(&c).is_ok() {
+                match c.kind {
+                    Difference::Missing | Difference::Differs => {
+                        io.request_update(&c.id);
+                        self.stats.updates_requested += 1;
+                    }
+                    Difference::Extra if c.id.creatorid == peer => {
+                        io.delete_state(&c.id);
+                        self.stats.states_deleted += 1;
+                    }
+                    Difference::Extra => {}
+                }
+            } else if !push(&mut unconfirmed, c) {
+                self.stats.no_memory += 1;
+                return;
+            }
+        }
+        self.stats.candidates += unconfirmed.len() as u64;
+        unconfirmed.sort_unstable();
+        self.candidates = unconfirmed;
+        self.candidates_peer = peer;
+        self.candidates_at = now;
+        self.confirm_at = if self.candidates.is_empty() {
+            None
+        } else {
+            Some(now + self.config.confirm_after)
+        };
+    }
+}
