@@ -13,7 +13,8 @@
 //!    were merely in flight (stock pushes queued updates within 1 s).
 //!    Acting means: a state the peer has and we lack, or whose content differs,
 //!    is requested with a stock UPD_REQ (the peer answers with a full UPD and
-//!    the ordinary merge rules decide which copy is newer); a state we have and
+//!    the ordinary merge rules decide which copy is newer), except a state we
+//!    created ourselves and no longer have (we deleted it); a state we have and
 //!    the peer lacks is deleted here if the peer created it (we missed its
 //!    DEL_C), and otherwise left for the peer to pull.
 
@@ -642,6 +643,10 @@ impl Session {
         for c in found {
             if confirmable && self.candidates.binary_search(&c).is_ok() {
                 match c.kind {
+                    // Ours, and gone here: we deleted it; the peer drops its
+                    // copy by the Extra rule on its side. Pulling it back
+                    // would resurrect a deleted state.
+                    Difference::Missing if c.id.creatorid == self.hostid => {}
                     Difference::Missing | Difference::Differs => {
                         io.request_update(&c.id);
                         self.stats.updates_requested += 1;
