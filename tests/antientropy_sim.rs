@@ -61,6 +61,8 @@ impl Rng {
 
 struct Outbox {
     frames: Vec<Payload>,
+    /// The session asked for queued changes to leave now.
+    flush: bool,
 }
 
 struct NodeIo<'a> {
@@ -82,6 +84,9 @@ impl Io for NodeIo<'_> {
     }
     fn send_frame(&mut self, buf: &mut [u8], len: usize) {
         self.out.frames.push(Payload::Ae(buf[..len].to_vec()));
+    }
+    fn flush(&mut self) {
+        self.out.flush = true;
     }
     fn request_update(&mut self, id: &StateId) {
         self.out.frames.push(Payload::UpdReq(*id));
@@ -212,13 +217,19 @@ impl World {
     }
 
     fn flush_outbox(&mut self, from: usize, out: Outbox) {
+        if out.flush {
+            self.flush_changes(from);
+        }
         for p in out.frames {
             self.send(from, Duration::ZERO, p);
         }
     }
 
     fn with_io(&mut self, i: usize, f: impl FnOnce(&mut Session, &mut NodeIo<'_>)) {
-        let mut out = Outbox { frames: Vec::new() };
+        let mut out = Outbox {
+            frames: Vec::new(),
+            flush: false,
+        };
         let node = &mut self.nodes[i];
         let mut io = NodeIo {
             table: &mut node.table,
@@ -272,6 +283,22 @@ impl World {
                     }
                 }
             }
+        }
+    }
+
+    /// Stock-like "push all buckets": every queued change of `from` leaves now,
+    /// in its original order, ahead of anything sent after.
+    fn flush_changes(&mut self, from: usize) {
+        let soon = self.now + Duration::from_micros(100);
+        let queued: Vec<(Instant, u64)> = self
+            .in_flight
+            .iter()
+            .filter(|(k, (to, p))| k.0 > soon && *to != from && matches!(p, Payload::Change(..)))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in queued {
+            let v = self.in_flight.remove(&k).unwrap();
+            self.in_flight.insert((soon, k.1), v);
         }
     }
 

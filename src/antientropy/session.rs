@@ -1,22 +1,26 @@
 //! The anti-entropy state machine of one node (sans-IO; docs/anti-entropy.md).
 //!
-//! Round trip, per pair of nodes and in both directions:
-//! 1. every `period` each node walks its table and sends a DIGEST: one XOR of
-//!    state fingerprints per bucket;
-//! 2. the receiver walks its own table at the sender's bucket count and asks
-//!    for the buckets that differ (DETAIL_REQ);
-//! 3. the sender answers with (id, fingerprint) of every state in them (DETAIL);
-//! 4. the requester compares with its own states in those buckets and keeps
-//!    each difference as a *candidate*; `confirm_after` later it asks for the
+//! Each node vouches for the states it created (`creatorid` = its hostid):
+//! only their owner changes them in the common active/passive setup, so a
+//! digest of them is not muddied by the receiver's own changes.
+//!
+//! Round trip, in both directions:
+//! 1. every `period` the owner flushes its queues (so every change made so far
+//!    is on the wire ahead of the digest), walks its own states and sends a
+//!    DIGEST: one XOR of state fingerprints per bucket;
+//! 2. the receiver walks its copies of the owner's states at the owner's
+//!    bucket count and asks for the buckets that differ (DETAIL_REQ);
+//! 3. the owner flushes again and answers with (id, fingerprint) of each of
+//!    its states in those buckets (DETAIL);
+//! 4. the requester compares with its copies in those buckets and keeps each
+//!    difference as a *candidate*; `confirm_after` later it asks for the
 //!    candidate buckets again, and acts only on differences seen both times
-//!    with its own copy unchanged in between. That filters out updates that
-//!    were merely in flight (stock pushes queued updates within 1 s).
-//!    Acting means: a state the peer has and we lack, or whose content differs,
-//!    is requested with a stock UPD_REQ (the peer answers with a full UPD and
-//!    the ordinary merge rules decide which copy is newer), except a state we
-//!    created ourselves and no longer have (we deleted it); a state we have and
-//!    the peer lacks is deleted here if the peer created it (we missed its
-//!    DEL_C), and otherwise left for the peer to pull.
+//!    with its own copy unchanged in between (a change that crossed the
+//!    digest on the wire is not a loss). Acting means: a state the owner has
+//!    and we lack, or whose content differs, is requested with a stock UPD_REQ
+//!    (the owner answers with a full UPD; the ordinary merge rules decide
+//!    which copy is newer); a copy the owner no longer has is deleted here (we
+//!    missed its DEL_C).
 
 use alloc::vec::Vec;
 
@@ -82,6 +86,9 @@ pub trait Io {
     /// Transmits `buf[..len]` after sealing it (authentication); `buf` has
     /// room for the trailer after `len`.
     fn send_frame(&mut self, buf: &mut [u8], len: usize);
+    /// Sends every queued change now, so that it travels ahead of the
+    /// digest or detail that follows.
+    fn flush(&mut self);
     /// Queues a stock UPD_REQ for `id` to the peer.
     fn request_update(&mut self, id: &StateId);
     /// Removes a state without telling the engine (no DEL_C goes out).
@@ -303,25 +310,58 @@ impl Session {
         bits.clamp(self.config.min_bits, self.config.max_bits.min(MAX_BITS))
     }
 
-    /// XOR of fingerprints per bucket over the whole table.
-    fn local_hashes<I: Io>(&mut self, bits: u8, io: &mut I) -> Option<(Vec<u64>, u64)> {
+    /// XOR of fingerprints per bucket over the states created by `creator`.
+    fn local_hashes<I: Io>(&mut self, creator: [u8; 4], bits: u8, io: &mut I) -> Option<Vec<u64>> {
         let mut hashes = try_vec(1usize << bits, 0u64)?;
-        let mut n = 0u64;
+        let mut walked = 0u64;
         io.walk_states(&mut |v| {
-            if let Some(h) = hashes.get_mut(bucket_of(v.id, bits) as usize) {
-                *h ^= fingerprint(&v);
+            walked += 1;
+            if v.id.creatorid == creator {
+                if let Some(h) = hashes.get_mut(bucket_of(v.id, bits) as usize) {
+                    *h ^= fingerprint(&v);
+                }
             }
-            n += 1;
         });
-        self.stats.states_walked += n;
-        Some((hashes, n))
+        self.stats.states_walked += walked;
+        Some(hashes)
+    }
+
+    /// (id, fingerprint) of the states created by `creator` in `buckets`
+    /// (sorted), sorted by id.
+    fn entries_in<I: Io>(
+        &mut self,
+        creator: [u8; 4],
+        bits: u8,
+        buckets: &[u32],
+        io: &mut I,
+    ) -> Option<Vec<(StateId, u64)>> {
+        let mut entries = Vec::new();
+        let mut failed = false;
+        let mut walked = 0u64;
+        io.walk_states(&mut |v| {
+            walked += 1;
+            if v.id.creatorid == creator
+                && buckets.binary_search(&bucket_of(v.id, bits)).is_ok()
+                && !push(&mut entries, (*v.id, fingerprint(&v)))
+            {
+                failed = true;
+            }
+        });
+        self.stats.states_walked += walked;
+        if failed {
+            return None;
+        }
+        entries.sort_unstable();
+        Some(entries)
     }
 
     fn send_digest<I: Io>(&mut self, io: &mut I) {
+        let own = self.hostid;
         let mut states = 0u64;
-        io.walk_states(&mut |_| states += 1);
+        io.walk_states(&mut |v| states += u64::from(v.id.creatorid == own));
         let bits = self.bits_for(states);
-        let Some((hashes, _)) = self.local_hashes(bits, io) else {
+        io.flush();
+        let Some(hashes) = self.local_hashes(own, bits, io) else {
             self.stats.no_memory += 1;
             return;
         };
@@ -433,7 +473,7 @@ impl Session {
         if !peer_in_sync || !io.in_sync() || self.pending.is_some() {
             return;
         }
-        let Some((local, _)) = self.local_hashes(bits, io) else {
+        let Some(local) = self.local_hashes(sender, bits, io) else {
             self.stats.no_memory += 1;
             return;
         };
@@ -512,22 +552,11 @@ impl Session {
         }
         wanted.sort_unstable();
         let bits = msg.bits;
-        let mut entries: Vec<(StateId, u64)> = Vec::new();
-        let mut failed = false;
-        let mut walked = 0u64;
-        io.walk_states(&mut |v| {
-            walked += 1;
-            if wanted.binary_search(&bucket_of(v.id, bits)).is_ok()
-                && !push(&mut entries, (*v.id, fingerprint(&v)))
-            {
-                failed = true;
-            }
-        });
-        self.stats.states_walked += walked;
-        if failed {
+        io.flush();
+        let Some(entries) = self.entries_in(self.hostid, bits, &wanted, io) else {
             self.stats.no_memory += 1;
             return;
-        }
+        };
         let mut at = 0usize;
         loop {
             let sent = self.with_writer(io, Kind::Detail, msg.round, bits, 0, 0, |w| {
@@ -587,24 +616,11 @@ impl Session {
             mut theirs,
             ..
         } = done;
-        let mut mine: Vec<(StateId, u64)> = Vec::new();
-        let mut failed = false;
-        let mut walked = 0u64;
-        io.walk_states(&mut |v| {
-            walked += 1;
-            if buckets.binary_search(&bucket_of(v.id, bits)).is_ok()
-                && !push(&mut mine, (*v.id, fingerprint(&v)))
-            {
-                failed = true;
-            }
-        });
-        self.stats.states_walked += walked;
-        if failed {
+        let Some(mine) = self.entries_in(peer, bits, &buckets, io) else {
             self.stats.no_memory += 1;
             return;
-        }
+        };
         theirs.sort_unstable();
-        mine.sort_unstable();
         let mut found = Vec::new();
         let (mut a, mut b) = (theirs.iter().peekable(), mine.iter().peekable());
         loop {
@@ -643,19 +659,14 @@ impl Session {
         for c in found {
             if confirmable && self.candidates.binary_search(&c).is_ok() {
                 match c.kind {
-                    // Ours, and gone here: we deleted it; the peer drops its
-                    // copy by the Extra rule on its side. Pulling it back
-                    // would resurrect a deleted state.
-                    Difference::Missing if c.id.creatorid == self.hostid => {}
                     Difference::Missing | Difference::Differs => {
                         io.request_update(&c.id);
                         self.stats.updates_requested += 1;
                     }
-                    Difference::Extra if c.id.creatorid == peer => {
+                    Difference::Extra => {
                         io.delete_state(&c.id);
                         self.stats.states_deleted += 1;
                     }
-                    Difference::Extra => {}
                 }
             } else if !push(&mut unconfirmed, c) {
                 self.stats.no_memory += 1;

@@ -12,7 +12,9 @@
 //! - [`Verifier`]: checks an incoming frame and returns the authenticated part.
 //! - [`ReplayTable`]: per-sender epoch and sliding counter window.
 //! - [`LogLimiter`]: token bucket for "frame rejected" log lines.
+//! - [`FrameAuth`]: all of the above as the engine's frame extension.
 
+mod extension;
 mod keys;
 mod mac;
 mod ratelimit;
@@ -21,6 +23,7 @@ mod sign;
 pub mod trailer;
 mod verify;
 
+pub use extension::FrameAuth;
 pub use keys::{KeyError, KeySet, KEY_LEN};
 pub use ratelimit::{Admission, LogLimiter};
 pub use replay::{ReplayTable, ReplayVerdict, REPLAY_SENDERS, REPLAY_WINDOW};

@@ -12,7 +12,13 @@ use crate::time::Instant;
 
 /// A frame refused by the extension; counted in `pfsyncs_badauth`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rejected;
+pub struct Rejected {
+    /// Why, for the log line.
+    pub reason: &'static str,
+    /// `Some(n)`: write a log line, noting `n` earlier refusals that were
+    /// not logged (the extension rate-limits); `None`: count only.
+    pub log: Option<u64>,
+}
 
 pub trait FrameExtension {
     /// Bytes to keep free at the end of every outgoing frame.
@@ -22,10 +28,12 @@ pub trait FrameExtension {
 
     /// Finishes an outgoing frame: `buf[..len]` is the complete pfsync frame
     /// (header `len` field already set) and `buf.len() >= len + trailer_len()`.
-    /// Returns the number of bytes to transmit.
-    fn seal(&mut self, now: Instant, buf: &mut [u8], len: usize) -> usize {
+    /// Returns the number of bytes to transmit, or `None` if the frame must
+    /// not leave (e.g. authentication on but no send key): counted in
+    /// `oerrors`.
+    fn seal(&mut self, now: Instant, buf: &mut [u8], len: usize) -> Option<usize> {
         let _ = (now, buf);
-        len
+        Some(len)
     }
 
     /// Checks an incoming frame (starting at the pfsync header). Returns how

@@ -275,6 +275,12 @@ pub enum LogEvent {
     BulkGaveUp { tries: u8 },
     /// A queue arena could not grow on reconfiguration.
     OutOfMemory,
+    /// The frame extension (authentication) refused a frame; `suppressed`
+    /// earlier refusals were counted but not logged.
+    FrameRejected {
+        reason: &'static str,
+        suppressed: u64,
+    },
 }
 
 /// The host's side of the engine: synchronous questions and commands.

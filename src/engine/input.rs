@@ -6,8 +6,8 @@
 use crate::engine::deferral::Fate;
 use crate::engine::queues::Queue;
 use crate::engine::{
-    Engine, FrameExtension, Host, ImportError, ImportRequest, ImportSource, IpFamily, MergeOutcome,
-    PeerUpdate, ReqEvent, RxMeta, SendEvent, SyncSlot, PFSTATE_ACK, PFSTATE_NOSYNC,
+    Engine, FrameExtension, Host, ImportError, ImportRequest, ImportSource, IpFamily, LogEvent,
+    MergeOutcome, PeerUpdate, ReqEvent, RxMeta, SendEvent, SyncSlot, PFSTATE_ACK, PFSTATE_NOSYNC,
 };
 use crate::time::Instant;
 use crate::wire::{Action, BusStatus, Error, Event, FrameReader, Message, StateId, StateRecord};
@@ -39,8 +39,14 @@ impl<X: FrameExtension> Engine<X> {
         }
         let usable = match self.ext.open(now, bytes) {
             Ok(n) => n,
-            Err(_) => {
+            Err(rejected) => {
                 self.stats.badauth += 1;
+                if let Some(suppressed) = rejected.log {
+                    host.log(&LogEvent::FrameRejected {
+                        reason: rejected.reason,
+                        suppressed,
+                    });
+                }
                 return;
             }
         };

@@ -775,6 +775,15 @@ impl<X: FrameExtension> Engine<X> {
         }
     }
 
+    /// Asks the peer for a full update of `id` (anti-entropy repair): the
+    /// same UPD_REQ stock sends for an unknown UPD_C, leaving on the next
+    /// `handle_timeout`.
+    pub fn request_state_update(&mut self, now: Instant, id: StateId) {
+        if self.config.active() {
+            self.request_update(now, id);
+        }
+    }
+
     /// Queues an UPD_REQ for `id` (deduplicated against requests not yet
     /// sent) and makes its bucket due now, as stock does.
     fn request_update(&mut self, now: Instant, id: StateId) {

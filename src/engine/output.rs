@@ -180,6 +180,22 @@ impl<X: FrameExtension> Engine<X> {
         w.reset();
     }
 
+    /// Sends a frame built outside the engine (an anti-entropy message:
+    /// `buf[..len]` is a complete pfsync frame, `buf` has room for the
+    /// extension trailer) through the same seal-and-count funnel.
+    pub fn send_extension_frame<H: Host>(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        len: usize,
+        host: &mut H,
+    ) {
+        if !self.config.active() {
+            return;
+        }
+        self.transmit(now, buf, len, &[0; ACTION_COUNT], host);
+    }
+
     /// The transmit funnel: every frame leaves through here.
     pub(crate) fn transmit<H: Host>(
         &mut self,
@@ -192,8 +208,11 @@ impl<X: FrameExtension> Engine<X> {
         for (total, n) in self.stats.oacts.iter_mut().zip(per_action.iter()) {
             *total += u64::from(*n);
         }
-        let sealed = self.ext.seal(now, buf, len);
-        let Some(frame) = buf.get(..sealed) else {
+        let Some(frame) = self
+            .ext
+            .seal(now, buf, len)
+            .and_then(|sealed| buf.get(..sealed))
+        else {
             self.stats.oerrors += 1;
             return;
         };

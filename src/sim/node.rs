@@ -4,9 +4,9 @@
 //! way pf would.
 
 use crate::engine::{
-    Config, ConfigError, DeferredPacket, DemoteReason, Engine, Host, ImportError, ImportRequest,
-    InsertOutcome, LogEvent, MergeOutcome, PeerUpdate, RxMeta, SendError, StateInfo, StateSnapshot,
-    SyncSlot, TableCursor, PFSTATE_NOSYNC,
+    Config, ConfigError, DeferredPacket, DemoteReason, Engine, FrameExtension, Host, ImportError,
+    ImportRequest, InsertOutcome, LogEvent, MergeOutcome, NoExtension, PeerUpdate, RxMeta,
+    SendError, StateInfo, StateSnapshot, SyncSlot, TableCursor, PFSTATE_NOSYNC,
 };
 use crate::sim::model::{ModelTable, Segment, WindowReject};
 use crate::time::Instant;
@@ -83,9 +83,9 @@ impl Host for NodeHost<'_> {
     }
 }
 
-/// A simulated firewall.
-pub struct Node {
-    pub engine: Engine,
+/// A simulated firewall; `X` is the engine's frame extension (authentication).
+pub struct Node<X: FrameExtension = NoExtension> {
+    pub engine: Engine<X>,
     pub table: ModelTable,
     pub io: NodeIo,
     pub config: Config,
@@ -103,8 +103,15 @@ fn info_of(r: &StateRecord, rule_nosync: bool) -> StateInfo {
 
 impl Node {
     pub fn new(config: Config) -> Result<Node, ConfigError> {
+        Node::with_extension(config, NoExtension)
+    }
+}
+
+impl<X: FrameExtension> Node<X> {
+    /// A node whose engine runs with frame extension `ext`.
+    pub fn with_extension(config: Config, ext: X) -> Result<Node<X>, ConfigError> {
         Ok(Node {
-            engine: Engine::new(config)?,
+            engine: Engine::with_extension(config, ext)?,
             table: ModelTable::new(),
             io: NodeIo {
                 log_limit: 256,
@@ -115,7 +122,9 @@ impl Node {
         })
     }
 
-    fn host(&mut self, now: Instant) -> (&mut Engine, NodeHost<'_>) {
+    /// The engine and the host view of this node, for driving the engine
+    /// directly (extension frames, anti-entropy).
+    pub fn host(&mut self, now: Instant) -> (&mut Engine<X>, NodeHost<'_>) {
         self.table.set_now(now);
         (
             &mut self.engine,
