@@ -409,8 +409,20 @@ fn scenario(
     churn: (u64, u64, u64),
     seed: u64,
 ) -> Outcome {
+    scenario_with(states, burst_secs, loss_per_mille, churn, seed, false)
+}
+
+fn scenario_with(
+    states: u64,
+    burst_secs: u64,
+    loss_per_mille: u64,
+    churn: (u64, u64, u64),
+    seed: u64,
+    confirm: bool,
+) -> Outcome {
     let config = Config {
         period: Duration::from_secs(5),
+        confirm,
         ..Config::new()
     };
     let period = config.period;
@@ -518,4 +530,14 @@ fn without_loss_nothing_is_requested_even_with_updates_in_flight() {
         );
         assert_eq!(s.states_deleted, 0);
     }
+}
+
+#[test]
+fn with_confirmation_the_burst_is_still_repaired_within_two_periods() {
+    let n = states_from_env().min(20_000);
+    let o = scenario_with(n, 2, 1000, (1000, 10_000, 1000), 0x77, true);
+    report("total loss 2 s, confirmed", &o);
+    let period = Duration::from_secs(5);
+    assert!(o.converged_after.is_some_and(|d| d <= period + period));
+    assert_eq!(o.final_differing, 0);
 }

@@ -11,9 +11,11 @@
 //! Digest messages ride past the header `len` of empty pfsync frames, where
 //! stock receivers never look ([`wire`]).
 
+mod engine_io;
 pub mod fingerprint;
 mod session;
 pub mod wire;
 
+pub use engine_io::EngineIo;
 pub use fingerprint::{bucket_of, fingerprint, StateView};
 pub use session::{Config, Io, Session, Stats};

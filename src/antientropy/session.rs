@@ -12,15 +12,18 @@
 //!    bucket count and asks for the buckets that differ (DETAIL_REQ);
 //! 3. the owner flushes again and answers with (id, fingerprint) of each of
 //!    its states in those buckets (DETAIL);
-//! 4. the requester compares with its copies in those buckets and keeps each
-//!    difference as a *candidate*; `confirm_after` later it asks for the
-//!    candidate buckets again, and acts only on differences seen both times
-//!    with its own copy unchanged in between (a change that crossed the
-//!    digest on the wire is not a loss). Acting means: a state the owner has
-//!    and we lack, or whose content differs, is requested with a stock UPD_REQ
-//!    (the owner answers with a full UPD; the ordinary merge rules decide
-//!    which copy is newer); a copy the owner no longer has is deleted here (we
-//!    missed its DEL_C).
+//! 4. the requester compares with its copies in those buckets and acts on
+//!    each difference: a state the owner has and we lack, or whose content
+//!    differs, is requested with a stock UPD_REQ (the owner answers with a
+//!    full UPD; the ordinary merge rules decide which copy is newer); a copy
+//!    the owner no longer has is deleted here (we missed its DEL_C).
+//!
+//! Because the owner flushes before it walks, a change it made before the
+//! digest or detail reaches us first over the (in-order) link, so what we see
+//! differ was lost, not merely late. Where that ordering cannot be relied on
+//! (`Config::confirm`), a difference is only kept as a *candidate* and acted
+//! on when a second look `confirm_after` later finds it again with our own
+//! copy unchanged.
 
 use alloc::vec::Vec;
 
@@ -37,6 +40,8 @@ const FLAG_LAST: u8 = 1;
 pub struct Config {
     /// Digest interval.
     pub period: Duration,
+    /// Act on a difference only after seeing it twice (see module docs).
+    pub confirm: bool,
     /// Delay before a difference is checked again (longer than the time an
     /// ordinary update may sit in a queue: stock flushes within 1 s).
     pub confirm_after: Duration,
@@ -60,12 +65,13 @@ impl Config {
     pub const fn new() -> Config {
         Config {
             period: Duration::from_secs(5),
+            confirm: false,
             confirm_after: Duration::from_millis(2500),
             reply_timeout: Duration::from_secs(1),
             states_per_bucket: 16,
             min_bits: 4,
             max_bits: 16,
-            max_buckets_per_round: 8192,
+            max_buckets_per_round: 32768,
             frame_len: 1460,
             trailer_len: 0,
         }
@@ -652,12 +658,14 @@ impl Session {
                 }
             }
         }
-        let confirmable = self.candidates_peer == peer
-            && self.candidates_at + Duration::from_nanos(self.config.confirm_after.as_nanos() / 2)
-                <= now;
+        let confirmable = !self.config.confirm
+            || self.candidates_peer == peer
+                && self.candidates_at
+                    + Duration::from_nanos(self.config.confirm_after.as_nanos() / 2)
+                    <= now;
         let mut unconfirmed = Vec::new();
         for c in found {
-            if confirmable && self.candidates.binary_search(&c).is_ok() {
+            if !self.config.confirm || (confirmable && self.candidates.binary_search(&c).is_ok()) {
                 match c.kind {
                     Difference::Missing | Difference::Differs => {
                         io.request_update(&c.id);

@@ -180,6 +180,14 @@ impl<X: FrameExtension> Engine<X> {
         w.reset();
     }
 
+    /// Sends everything queued now (anti-entropy: changes must travel ahead
+    /// of a digest).
+    pub fn flush<H: Host>(&mut self, now: Instant, host: &mut H) {
+        if self.config.active() {
+            self.send_all(now, host, PushReason::Urgent);
+        }
+    }
+
     /// Sends a frame built outside the engine (an anti-entropy message:
     /// `buf[..len]` is a complete pfsync frame, `buf` has room for the
     /// extension trailer) through the same seal-and-count funnel.
