@@ -5,7 +5,7 @@
 //! away. Changes keep flowing during and after the burst, so the confirmation
 //! step has in-flight updates to filter.
 //!
-//! Size: `AE_SIM_STATES` (default 20 000 for CI). The figures in
+//! Size: `AE_SIM_STATES` (default 10 000 for CI). The figures in
 //! docs/anti-entropy.md come from
 //! `AE_SIM_STATES=1000000 cargo test --release --test antientropy_sim -- --nocapture`.
 
@@ -473,7 +473,7 @@ fn states_from_env() -> u64 {
     std::env::var("AE_SIM_STATES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000)
+        .unwrap_or(10_000)
 }
 
 fn report(name: &str, o: &Outcome) {
@@ -519,7 +519,7 @@ fn partial_loss_burst_is_repaired_and_failover_keeps_repaired_flows() {
 
 #[test]
 fn without_loss_nothing_is_requested_even_with_updates_in_flight() {
-    let n = states_from_env().min(20_000);
+    let n = states_from_env().min(10_000);
     let o = scenario(n, 2, 0, (1000, 10_000, 1000), 0xabc);
     report("no loss", &o);
     assert_eq!(o.lost, 0);
@@ -534,7 +534,7 @@ fn without_loss_nothing_is_requested_even_with_updates_in_flight() {
 
 #[test]
 fn with_confirmation_the_burst_is_still_repaired_within_two_periods() {
-    let n = states_from_env().min(20_000);
+    let n = states_from_env().min(10_000);
     let o = scenario_with(n, 2, 1000, (1000, 10_000, 1000), 0x77, true);
     report("total loss 2 s, confirmed", &o);
     let period = Duration::from_secs(5);
