@@ -97,6 +97,10 @@ def main():
             print(f"pfsync bytes sent      {bytes_sent:,} (received {rx_bytes:,})")
             print(f"receiver drops         socket queue {sock_drops}, sync0 rx_dropped {nic_drops}")
             print(f"achieved               {ip_bits / wall / 1e6:.1f} Mbit/s of IP, {states_sent / wall:,.0f} states/s")
+            rate = a.ctl("config")["config"]["bulk_rate"]
+            paced = bytes_sent / rate
+            print(f"pacing model           {rate / 1e6:.0f} MB/s of frames -> {paced:.2f} s "
+                  f"({paced / wall * 100:.0f}% of the achieved time)")
             for gbit in (1, 10):
                 model = wire_bytes * 8 / (gbit * 1e9)
                 print(f"line-rate model {gbit:>2} Gb/s {model:.2f} s on the wire ({model / wall * 100:.0f}% of the achieved time)")
