@@ -55,6 +55,7 @@ pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
 	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
 	struct pfsync_rs_rx_meta meta;
 	uint8_t *buf = NULL;
+	const uint8_t *frame = NULL;
 	int len;
 	PF_RULES_RLOCK_TRACKER;
 
@@ -69,13 +70,20 @@ pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
 	meta.ip_total_len = m->m_pkthdr.len;
 	memcpy(meta.src_addr, src, srclen);
 
+	/*
+	 * One contiguous view of the payload: the mbuf's own data when it is a
+	 * single mbuf (the common case), else a copy.
+	 */
 	len = m->m_pkthdr.len - iphlen;
-	if (len > 0 && len <= PFSYNC_RS_MAX_FRAME) {
+	if (len > 0 && m->m_next == NULL && m->m_len == m->m_pkthdr.len)
+		frame = mtod(m, uint8_t *) + iphlen;
+	else if (len > 0 && len <= PFSYNC_RS_MAX_FRAME) {
 		buf = malloc(len, M_PFSYNC_RS, M_NOWAIT);
 		if (buf != NULL)
 			m_copydata(m, iphlen, len, (caddr_t)buf);
+		frame = buf;
 	}
-	if (buf == NULL) {
+	if (frame == NULL) {
 		meta.truncated = 1;
 		len = 0;
 	}
@@ -93,7 +101,7 @@ pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
 	}
 	if (sc->sc_engine != NULL) {
 		sc->sc_in_input = 1;
-		pfsync_rs_on_frame_received(sc->sc_engine, buf, len, &meta,
+		pfsync_rs_on_frame_received(sc->sc_engine, frame, len, &meta,
 		    pfsync_rs_now_ns());
 		sc->sc_in_input = 0;
 	}

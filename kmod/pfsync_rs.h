@@ -23,7 +23,7 @@
 /* Deferred packets held at once per VNET (stock: 128 per bucket). */
 #define	PFSYNC_RS_DEFER_SLOTS	256
 
-/* Largest frame the input path linearises on the stack of the engine's heap. */
+/* Largest pfsync payload the input path copies into one buffer. */
 #define	PFSYNC_RS_MAX_FRAME	65535
 
 MALLOC_DECLARE(M_PFSYNC_RS);

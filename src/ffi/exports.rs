@@ -29,10 +29,23 @@ pub struct KernelEngine {
     /// What the counters read when `net.pfsync.stats` was last cleared.
     stats_base: Stats,
     alloc_failures_base: u64,
+    /// The latest `now` the shim gave; teardown has no clock of its own.
+    last_now: Instant,
 }
 
 fn now(ns: u64) -> Instant {
     Instant::from_nanos(ns)
+}
+
+impl KernelEngine {
+    /// The shim's clock for this call, remembered for teardown.
+    fn tick(&mut self, now_ns: u64) -> Instant {
+        let t = now(now_ns);
+        if t > self.last_now {
+            self.last_now = t;
+        }
+        t
+    }
 }
 
 fn config_error(e: ConfigError) -> c_int {
@@ -74,7 +87,7 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
     release_version: u32,
     host: *const sys::pfsync_rs_host_ops,
     ctx: *mut c_void,
-    _now_ns: u64,
+    now_ns: u64,
 ) -> *mut sys::pfsync_rs_engine {
     if abi_version != sys::PFSYNC_RS_ABI_VERSION {
         return ptr::null_mut();
@@ -107,6 +120,7 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
         ptr::addr_of_mut!((*p).release).write(release_version);
         ptr::addr_of_mut!((*p).stats_base).write(Stats::default());
         ptr::addr_of_mut!((*p).alloc_failures_base).write(crate::ffi::kalloc::failures());
+        ptr::addr_of_mut!((*p).last_now).write(now(now_ns));
     }
     p.cast()
 }
@@ -126,7 +140,7 @@ pub(crate) extern "C" fn pfsync_rs_engine_destroy(eng: *mut sys::pfsync_rs_engin
     let Some(k) = (unsafe { engine(eng) }) else {
         return;
     };
-    k.engine.on_destroy(Instant::from_nanos(0), &mut k.host);
+    k.engine.on_destroy(k.last_now, &mut k.host);
     let p = eng.cast::<KernelEngine>();
     // SAFETY: `p` was allocated in pfsync_rs_engine_create with this layout
     // and initialised; after this nothing uses it (the shim forgets it).
@@ -163,7 +177,7 @@ pub(crate) extern "C" fn pfsync_rs_on_frame_received(
     if meta.pf_running == 0 {
         return;
     }
-    let now = now(now_ns);
+    let now = k.tick(now_ns);
     if meta.local_pf_cksum != k.engine.config().ruleset_checksum {
         let mut cfg = *k.engine.config();
         cfg.ruleset_checksum = meta.local_pf_cksum;
@@ -250,7 +264,8 @@ pub(crate) extern "C" fn pfsync_rs_on_state_inserted(
     // The shim already applied pfsync_rs_state_policy(), which makes the same
     // no-sync decision, so the outcome needs no action here.
     with_state(eng, st, slot, |k, i, s| {
-        let _ = k.engine.on_state_inserted(now(now_ns), i, s);
+        let t = k.tick(now_ns);
+        let _ = k.engine.on_state_inserted(t, i, s);
     });
 }
 
@@ -262,7 +277,8 @@ pub(crate) extern "C" fn pfsync_rs_on_state_updated(
     now_ns: u64,
 ) {
     with_state(eng, st, slot, |k, i, s| {
-        k.engine.on_state_updated(now(now_ns), i, s, &mut k.host);
+        let t = k.tick(now_ns);
+        k.engine.on_state_updated(t, i, s, &mut k.host);
     });
 }
 
@@ -274,7 +290,8 @@ pub(crate) extern "C" fn pfsync_rs_on_state_deleted(
     now_ns: u64,
 ) {
     with_state(eng, st, slot, |k, i, s| {
-        k.engine.on_state_deleted(now(now_ns), i, s, &mut k.host);
+        let t = k.tick(now_ns);
+        k.engine.on_state_deleted(t, i, s, &mut k.host);
     });
 }
 
@@ -296,7 +313,8 @@ pub(crate) extern "C" fn pfsync_rs_on_states_cleared(
     // SAFETY: the shim passes 16 readable bytes (or NULL).
     let raw = unsafe { ifname.cast::<[u8; 16]>().as_ref() };
     let name = raw.and_then(IfName::from_wire).unwrap_or(IfName::EMPTY);
-    k.engine.on_states_cleared(now(now_ns), *creatorid, &name);
+    let t = k.tick(now_ns);
+    k.engine.on_states_cleared(t, *creatorid, &name);
 }
 
 #[no_mangle]
@@ -309,9 +327,10 @@ pub(crate) extern "C" fn pfsync_rs_on_defer_requested(
 ) -> c_int {
     let mut kept = false;
     with_state(eng, st, slot, |k, i, s| {
+        let t = k.tick(now_ns);
         kept = k
             .engine
-            .on_defer_requested(now(now_ns), i, s, DeferredPacket(token), &mut k.host);
+            .on_defer_requested(t, i, s, DeferredPacket(token), &mut k.host);
     });
     c_int::from(kept)
 }
@@ -386,7 +405,8 @@ pub(crate) extern "C" fn pfsync_rs_import_decode(
 pub(crate) extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
     // SAFETY: contract of `engine`.
     if let Some(k) = unsafe { engine(eng) } {
-        k.engine.handle_timeout(now(now_ns), &mut k.host);
+        let t = k.tick(now_ns);
+        k.engine.handle_timeout(t, &mut k.host);
     }
 }
 
@@ -429,7 +449,8 @@ pub(crate) extern "C" fn pfsync_rs_on_config_changed(
         Ok(n) => n,
         Err(e) => return e,
     };
-    match k.engine.on_config_changed(now(now_ns), &new, &mut k.host) {
+    let t = k.tick(now_ns);
+    match k.engine.on_config_changed(t, &new, &mut k.host) {
         Ok(()) => 0,
         Err(e) => config_error(e),
     }
@@ -445,7 +466,8 @@ pub(crate) extern "C" fn pfsync_rs_on_running_changed(
     if let Some(k) = unsafe { engine(eng) } {
         let mut cfg = *k.engine.config();
         cfg.up = running != 0;
-        let _ = k.engine.on_config_changed(now(now_ns), &cfg, &mut k.host);
+        let t = k.tick(now_ns);
+        let _ = k.engine.on_config_changed(t, &cfg, &mut k.host);
     }
 }
 
@@ -456,7 +478,8 @@ pub(crate) extern "C" fn pfsync_rs_on_resync_requested(
 ) {
     // SAFETY: contract of `engine`.
     if let Some(k) = unsafe { engine(eng) } {
-        k.engine.on_resync_requested(now(now_ns), &mut k.host);
+        let t = k.tick(now_ns);
+        k.engine.on_resync_requested(t, &mut k.host);
     }
 }
 
