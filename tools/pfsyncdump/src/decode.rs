@@ -58,8 +58,12 @@ pub enum Item {
         action: u8,
         count: u16,
     },
-    /// Boxed: a state record is 360 bytes, the other events a few.
-    Message(Box<Message>),
+    /// `action` is the subheader's number. Boxed: a state record is 360
+    /// bytes, the other events a few.
+    Message {
+        action: u8,
+        message: Box<Message>,
+    },
     Rejected {
         action: u8,
         index: u16,
@@ -98,14 +102,20 @@ pub fn decode(bytes: &[u8], choice: DialectChoice, capture_cut: bool) -> Decoded
     // A walk error belongs to a section only when it follows that section's
     // subheader directly; an unknown action fails before any subheader event.
     let mut section = None;
+    // The action number messages arrive under (the last subheader's).
+    let mut current_action = 0u8;
     for event in reader {
         let just_opened = section.take();
         let item = match event {
             Ok(Event::Section { action, count }) => {
                 section = Some((action, count));
+                current_action = action;
                 Item::Section { action, count }
             }
-            Ok(Event::Message(m)) => Item::Message(Box::new(m)),
+            Ok(Event::Message(m)) => Item::Message {
+                action: current_action,
+                message: Box::new(m),
+            },
             Ok(Event::Rejected {
                 action,
                 index,
@@ -154,7 +164,7 @@ impl Decoded {
     pub fn count_into(&self, summary: &mut Summary) {
         for item in &self.events {
             match item {
-                Item::Message(m) => summary.message(&message_name(m)),
+                Item::Message { message, .. } => summary.message(&message_name(message)),
                 // EOF carries no record; count the marker itself.
                 Item::Section { action, .. }
                     if *action == Action::Eof as u8 && self.dialect != Dialect::OpenBsd =>

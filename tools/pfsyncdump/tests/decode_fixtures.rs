@@ -78,6 +78,7 @@ fn ins_in_every_format_with_ipv4_and_ipv6_states() {
     let tagged = &m1500[1];
     assert_eq!(tagged["action"], "INS_1500");
     assert_eq!(tagged["msg_version"], 1500);
+    assert_eq!(tagged["action_num"], 15);
     assert_eq!(tagged["tagname"], "web-in");
     assert_eq!(tagged["orig_ifname"], "em1");
     assert_eq!(tagged["wire_af"], 28);
@@ -165,6 +166,8 @@ fn openbsd_v6_frame() {
     let m = messages(f);
     let actions: Vec<_> = m.iter().map(|m| m["action"].clone()).collect();
     assert_eq!(actions, ["INS", "UPD_C", "DEL_C", "TDB"]);
+    let numbers: Vec<_> = m.iter().map(|m| m["action_num"].clone()).collect();
+    assert_eq!(numbers, [13, 4, 7, 15], "OpenBSD numbering: TDB is 15");
     assert_eq!(m[0]["af"], 24, "OpenBSD AF_INET6");
     assert_eq!(m[0]["key"][0]["addr"][0], "2001:db8::10");
     assert_eq!(m[0]["key"][0]["af"], 24);

@@ -86,7 +86,11 @@ pub fn frame(ctx: &FrameContext, d: &Decoded) -> Value {
                     messages.push(json!({ "action": "EOF", "action_num": action }));
                 }
             }
-            Item::Message(m) => messages.push(Value::Object(message(m, d.dialect))),
+            Item::Message { action, message: m } => {
+                let mut obj = message(m, d.dialect);
+                obj.insert("action_num".into(), json!(action));
+                messages.push(Value::Object(obj));
+            }
             Item::Rejected {
                 action,
                 index,

@@ -84,7 +84,7 @@ pub fn frame(ctx: &FrameContext, d: &Decoded, verbose: bool) -> String {
                     let _ = write!(out, "\n{MSG_INDENT}EOF");
                 }
             }
-            Item::Message(m) => {
+            Item::Message { message: m, .. } => {
                 let lines = messages::render(m, verbose);
                 let mut it = lines.into_iter();
                 if let Some(first) = it.next() {
