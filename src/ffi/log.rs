@@ -57,6 +57,14 @@ pub fn event(event: &LogEvent) {
             let _ = write!(line, "out of memory growing the queues");
             LOG_WARNING
         }
+        LogEvent::FrameRejected { reason, suppressed } => {
+            let _ = write!(
+                line,
+                "frame refused: {} ({} more not logged)",
+                reason, suppressed
+            );
+            LOG_WARNING
+        }
     };
     emit(level, line.buf.get(..line.len).unwrap_or(&[]));
 }
