@@ -1,6 +1,6 @@
 //! The node's monotonic clock, expressed as the core's `Instant`.
 
-use std::time::Instant as StdInstant;
+use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use pfsync::time::{Duration, Instant};
 
@@ -29,17 +29,13 @@ impl Clock {
     }
 }
 
-/// Milliseconds `poll(2)` should wait for `deadline` (0 if due, -1 if none), capped.
-pub fn poll_timeout_ms(now: StdInstant, deadline: Option<StdInstant>, cap_ms: i32) -> i32 {
+/// How long `ppoll(2)` should wait for `deadline`: zero if due, `cap` if
+/// there is none, never more than `cap`. Nanosecond precision, so the bulk
+/// sender's sub-millisecond pacing ticks are honoured.
+pub fn poll_wait(now: StdInstant, deadline: Option<StdInstant>, cap: StdDuration) -> StdDuration {
     match deadline {
-        None => cap_ms,
-        Some(at) if at <= now => 0,
-        Some(at) => {
-            // Round up so we never wake a hair before the deadline and spin.
-            let micros = at.duration_since(now).as_micros();
-            let ms = micros.div_ceil(1000);
-            i32::try_from(ms).unwrap_or(i32::MAX).min(cap_ms)
-        }
+        None => cap,
+        Some(at) => at.saturating_duration_since(now).min(cap),
     }
 }
 
@@ -48,14 +44,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn poll_timeout_rounds_up_and_caps() {
+    fn poll_wait_is_exact_and_capped() {
         let now = StdInstant::now();
-        assert_eq!(poll_timeout_ms(now, None, 500), 500);
-        assert_eq!(poll_timeout_ms(now, Some(now), 500), 0);
-        let soon = now + std::time::Duration::from_micros(1500);
-        assert_eq!(poll_timeout_ms(now, Some(soon), 500), 2);
-        let later = now + std::time::Duration::from_secs(10);
-        assert_eq!(poll_timeout_ms(now, Some(later), 500), 500);
+        let cap = StdDuration::from_millis(500);
+        assert_eq!(poll_wait(now, None, cap), cap);
+        assert_eq!(poll_wait(now, Some(now), cap), StdDuration::ZERO);
+        let soon = now + StdDuration::from_micros(1500);
+        assert_eq!(
+            poll_wait(now, Some(soon), cap),
+            StdDuration::from_micros(1500)
+        );
+        assert_eq!(
+            poll_wait(now + cap, Some(soon), cap),
+            StdDuration::ZERO,
+            "past deadlines are due"
+        );
+        let later = now + StdDuration::from_secs(10);
+        assert_eq!(poll_wait(now, Some(later), cap), cap);
     }
 
     #[test]

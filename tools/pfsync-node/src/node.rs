@@ -20,7 +20,7 @@ use pfsync::wire::{Dialect, IfName, MsgVersion, StateId, StateKey, StateRecord};
 use serde_json::{json, Map, Value};
 
 use crate::cli::{parse_checksum, parse_hostid, RunArgs};
-use crate::clock::{poll_timeout_ms, Clock};
+use crate::clock::{poll_wait, Clock};
 use crate::control::{self, ControlServer, Request};
 use crate::fault::{FaultConfig, FaultInjector};
 use crate::host::LinuxHost;
@@ -30,8 +30,9 @@ use crate::transport::{self, Family, Transport, TransportConfig, RECV_BUF_LEN};
 
 /// Datagrams read per wake-up before timers get a turn.
 const RECV_BATCH: usize = 256;
-/// Longest sleep when nothing is scheduled (keeps the loop responsive to bugs, not needed for correctness).
-const IDLE_POLL_MS: i32 = 1000;
+/// Longest sleep; every wake-up source is polled, so this only bounds how
+/// stale a wrong deadline could leave us.
+const MAX_POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct Node {
     engine: Engine,
@@ -190,10 +191,10 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         fds.push(watch(node.host.transport.raw_fd()));
         fds.push(watch(stop.fd()));
         fds.extend(server.fds().into_iter().map(watch));
-        let timeout = node.poll_timeout_ms();
+        let wait = node.poll_wait();
         let ts = libc::timespec {
-            tv_sec: libc::time_t::from(timeout / 1000),
-            tv_nsec: libc::c_long::from(timeout % 1000) * 1_000_000,
+            tv_sec: libc::time_t::try_from(wait.as_secs()).unwrap_or(1),
+            tv_nsec: libc::c_long::from(wait.subsec_nanos()),
         };
         // SAFETY: `fds` is a live, correctly sized array of pollfd for the call.
         let ready = unsafe {
@@ -238,14 +239,14 @@ impl Node {
         now
     }
 
-    fn poll_timeout_ms(&self) -> i32 {
+    fn poll_wait(&self) -> std::time::Duration {
         let engine_at = self.engine.poll_timeout().map(|t| self.clock.to_std(t));
         let fault_at = self.host.fault.next_release();
         let deadline = match (engine_at, fault_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        poll_timeout_ms(StdInstant::now(), deadline, IDLE_POLL_MS)
+        poll_wait(StdInstant::now(), deadline, MAX_POLL_WAIT)
     }
 
     /// Runs whatever is due: engine timers (bucket flushes, deferrals, bulk)
