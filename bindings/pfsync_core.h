@@ -343,11 +343,14 @@ extern "C" {
  * Create the engine of one VNET.  Returns NULL on allocation failure or an
  * ABI mismatch.  `release_version` is the __FreeBSD_version the module was
  * built for (it picks the default message version and what it may send);
- * `host` must outlive the engine.
+ * `host` must outlive the engine.  `hostid_be` (V_pf_status.hostid) and
+ * `auth_epoch` identify this node in signed frames: the epoch must be higher
+ * than at any earlier start (the shim uses the wall clock in nanoseconds).
  */
 struct pfsync_rs_engine *pfsync_rs_engine_create(uint32_t abi_version,
     uint32_t release_version, const struct pfsync_rs_host_ops *host,
-    void *ctx, uint64_t now_ns);
+    void *ctx, const uint8_t hostid_be[4], uint64_t auth_epoch,
+    uint64_t now_ns);
 
 /*
  * Destroy an engine.  Gives back every deferral it still holds through
@@ -482,6 +485,21 @@ void	pfsync_rs_stats_clear(struct pfsync_rs_engine *eng);
  */
 void	pfsync_rs_bulk_progress(const struct pfsync_rs_engine *eng,
 	    uint64_t *states_sent, uint32_t *request_pending);
+
+/*
+ * Frame authentication (docs/auth.md; off until a key is installed).
+ * Install or replace the 32-byte key `id` (the first one installed signs
+ * outgoing frames): 0, or EINVAL for a wrong length, ENOSPC with two other
+ * keys installed.  Clearing removes every key: frames go out unsigned and
+ * unsigned frames are accepted again.
+ */
+int	pfsync_rs_auth_set_key(struct pfsync_rs_engine *eng, uint8_t id,
+	    const uint8_t *key, size_t len, uint64_t now_ns);
+void	pfsync_rs_auth_clear(struct pfsync_rs_engine *eng, uint64_t now_ns);
+
+/* Whether frames are signed, and with which key id (-1 for none). */
+void	pfsync_rs_auth_status(const struct pfsync_rs_engine *eng,
+	    int *enabled, int *send_key_id);
 
 /*
  * Implemented by the shim, linked by name

@@ -232,6 +232,8 @@ extern "C" {
         release_version: u32,
         host: *const pfsync_rs_host_ops,
         ctx: *mut core::ffi::c_void,
+        hostid_be: *const u8,
+        auth_epoch: u64,
         now_ns: u64,
     ) -> *mut pfsync_rs_engine;
 }
@@ -367,6 +369,25 @@ extern "C" {
         eng: *const pfsync_rs_engine,
         states_sent: *mut u64,
         request_pending: *mut u32,
+    );
+}
+extern "C" {
+    pub fn pfsync_rs_auth_set_key(
+        eng: *mut pfsync_rs_engine,
+        id: u8,
+        key: *const u8,
+        len: usize,
+        now_ns: u64,
+    ) -> core::ffi::c_int;
+}
+extern "C" {
+    pub fn pfsync_rs_auth_clear(eng: *mut pfsync_rs_engine, now_ns: u64);
+}
+extern "C" {
+    pub fn pfsync_rs_auth_status(
+        eng: *const pfsync_rs_engine,
+        enabled: *mut core::ffi::c_int,
+        send_key_id: *mut core::ffi::c_int,
     );
 }
 extern "C" {

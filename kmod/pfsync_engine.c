@@ -129,8 +129,15 @@ pfsync_rs_engine_attach(struct pfsync_rs_softc *sc)
 {
 	struct pfsync_rs_engine *eng;
 
+	struct timespec wall;
+	uint64_t epoch;
+
+	/* Signed frames need an epoch that grows across reboots: wall time. */
+	getnanotime(&wall);
+	epoch = (uint64_t)wall.tv_sec * 1000000000 + (uint64_t)wall.tv_nsec;
 	eng = pfsync_rs_engine_create(PFSYNC_RS_ABI_VERSION, __FreeBSD_version,
-	    &pfsync_rs_host_ops, sc, pfsync_rs_now_ns());
+	    &pfsync_rs_host_ops, sc, (const uint8_t *)&V_pf_status.hostid, epoch,
+	    pfsync_rs_now_ns());
 	if (eng == NULL)
 		return (ENOMEM);
 	pfsync_rs_engine_enter(sc);

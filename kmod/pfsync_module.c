@@ -239,6 +239,118 @@ SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, resync,
     "Write 1 to request a full bulk update from the peers now");
 
 /*
+ * Frame authentication (docs/auth.md).  net.pfsync.rs.auth_key is write-only:
+ * "ID:HEX" installs the 32-byte key ID (64 hex digits), "clear" removes every
+ * key.  Reading it returns nothing; net.pfsync.rs.auth shows the state.
+ */
+static int
+pfsync_rs_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+/* "ID:HEX" into id and key; 0 or EINVAL. */
+static int
+pfsync_rs_parse_key(const char *s, uint8_t *id, uint8_t *key, size_t keylen)
+{
+	u_int v = 0;
+	size_t i;
+	int hi, lo;
+
+	if (*s == '\0')
+		return (EINVAL);
+	for (; *s != ':'; s++) {
+		if (*s < '0' || *s > '9' || v > 25)
+			return (EINVAL);
+		v = v * 10 + (*s - '0');
+	}
+	if (v > 255)
+		return (EINVAL);
+	s++;
+	for (i = 0; i < keylen; i++) {
+		hi = pfsync_rs_hexval(s[2 * i]);
+		lo = hi < 0 ? -1 : pfsync_rs_hexval(s[2 * i + 1]);
+		if (lo < 0)
+			return (EINVAL);
+		key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (s[2 * keylen] != '\0' && s[2 * keylen] != '\n')
+		return (EINVAL);
+	*id = (uint8_t)v;
+	return (0);
+}
+
+static int
+pfsync_rs_sysctl_auth_key(SYSCTL_HANDLER_ARGS)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	char buf[80];
+	uint8_t key[32], id;
+	int error;
+
+	memset(buf, 0, sizeof(buf));
+	error = sysctl_handle_string(oidp, buf, sizeof(buf), req);
+	if (error != 0 || req->newptr == NULL)
+		goto out;
+	if (sc == NULL) {
+		error = ENXIO;
+		goto out;
+	}
+	if (strcmp(buf, "clear") == 0 || strcmp(buf, "clear\n") == 0) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			pfsync_rs_auth_clear(sc->sc_engine, pfsync_rs_now_ns());
+		pfsync_rs_engine_leave(sc);
+		goto out;
+	}
+	error = pfsync_rs_parse_key(buf, &id, key, sizeof(key));
+	if (error != 0)
+		goto out;
+	pfsync_rs_engine_enter(sc);
+	error = sc->sc_engine == NULL ? ENXIO :
+	    pfsync_rs_auth_set_key(sc->sc_engine, id, key, sizeof(key),
+	    pfsync_rs_now_ns());
+	pfsync_rs_engine_leave(sc);
+out:
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(key, sizeof(key));
+	return (error);
+}
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, auth_key,
+    CTLTYPE_STRING | CTLFLAG_WR | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, 0,
+    pfsync_rs_sysctl_auth_key, "A",
+    "Write ID:HEX to install a 32-byte frame authentication key, or clear");
+
+static int
+pfsync_rs_sysctl_auth(SYSCTL_HANDLER_ARGS)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	int enabled = 0, send_id = -1;
+	char buf[48];
+
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			pfsync_rs_auth_status(sc->sc_engine, &enabled, &send_id);
+		pfsync_rs_engine_leave(sc);
+	}
+	if (enabled)
+		snprintf(buf, sizeof(buf), "on, signing with key %d", send_id);
+	else
+		snprintf(buf, sizeof(buf), "off");
+	return (sysctl_handle_string(oidp, buf, sizeof(buf), req));
+}
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, auth,
+    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, 0,
+    pfsync_rs_sysctl_auth, "A", "Frame authentication state");
+
+/*
  * Per-VNET life: the cloner creates pfsync0 (softc + engine) and the hooks
  * go in at once, as stock does; teardown runs in reverse.
  */

@@ -220,7 +220,15 @@ fn info(id: &StateId) -> sys::pfsync_rs_state_info {
 /// An engine over `fake`, configured with a sync interface and up.
 fn running_engine(fake: &mut Fake, release: u32) -> *mut sys::pfsync_rs_engine {
     let ctx = (fake as *mut Fake).cast::<c_void>();
-    let eng = pfsync_rs_engine_create(sys::PFSYNC_RS_ABI_VERSION, release, &OPS, ctx, 0);
+    let eng = pfsync_rs_engine_create(
+        sys::PFSYNC_RS_ABI_VERSION,
+        release,
+        &OPS,
+        ctx,
+        [1, 2, 3, 4].as_ptr(),
+        7,
+        0,
+    );
     assert!(!eng.is_null());
     assert_eq!(pfsync_rs_on_config_changed(eng, &config("em1"), 1_000), 0);
     pfsync_rs_on_running_changed(eng, 1, 2_000);
@@ -476,9 +484,48 @@ fn merge_never_moves_a_tcp_side_backwards() {
 fn engine_creation_refuses_a_wrong_abi_or_missing_ops() {
     let mut fake = Fake::default();
     let ctx = (&mut fake as *mut Fake).cast::<c_void>();
-    assert!(pfsync_rs_engine_create(99, RELEASE_15, &OPS, ctx, 0).is_null());
+    let hostid = [1u8, 2, 3, 4];
+    let h = hostid.as_ptr();
+    assert!(pfsync_rs_engine_create(99, RELEASE_15, &OPS, ctx, h, 7, 0).is_null());
     let mut holes = OPS;
     holes.send = None;
-    assert!(pfsync_rs_engine_create(1, RELEASE_15, &holes, ctx, 0).is_null());
-    assert!(pfsync_rs_engine_create(1, RELEASE_15, core::ptr::null(), ctx, 0).is_null());
+    assert!(pfsync_rs_engine_create(1, RELEASE_15, &holes, ctx, h, 7, 0).is_null());
+    assert!(pfsync_rs_engine_create(1, RELEASE_15, core::ptr::null(), ctx, h, 7, 0).is_null());
+    assert!(pfsync_rs_engine_create(1, RELEASE_15, &OPS, ctx, core::ptr::null(), 7, 0).is_null());
+}
+
+#[test]
+fn an_installed_key_signs_every_frame_and_clearing_it_stops() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let (mut enabled, mut send) = (0, 0);
+    pfsync_rs_auth_status(eng, &mut enabled, &mut send);
+    assert_eq!((enabled, send), (0, -1));
+
+    assert_eq!(
+        pfsync_rs_auth_set_key(eng, 3, [7u8; 31].as_ptr(), 31, 3_000),
+        convert_einval()
+    );
+    assert_eq!(
+        pfsync_rs_auth_set_key(eng, 3, [7u8; 32].as_ptr(), 32, 3_000),
+        0
+    );
+    pfsync_rs_auth_status(eng, &mut enabled, &mut send);
+    assert_eq!((enabled, send), (1, 3));
+
+    run_timers(eng, 3_000, 20_000_000_000);
+    let signed = fake.sent.last().cloned().expect("a frame after the key");
+    let len = usize::from(u16::from_be_bytes([signed[2], signed[3]]));
+    assert_eq!(signed.len(), len + 44, "44-byte trailer after len");
+    assert_eq!(&signed[len..len + 4], b"PFSA");
+
+    pfsync_rs_auth_clear(eng, 21_000_000_000);
+    pfsync_rs_auth_status(eng, &mut enabled, &mut send);
+    assert_eq!((enabled, send), (0, -1));
+    pfsync_rs_on_resync_requested(eng, 21_000_000_001);
+    run_timers(eng, 21_000_000_001, 40_000_000_000);
+    let plain = fake.sent.last().cloned().unwrap();
+    let len = usize::from(u16::from_be_bytes([plain[2], plain[3]]));
+    assert_eq!(plain.len(), len, "unsigned again");
+    pfsync_rs_engine_destroy(eng);
 }

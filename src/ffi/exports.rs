@@ -7,6 +7,7 @@ use core::alloc::Layout;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr;
 
+use crate::auth::{FrameAuth, KeyError};
 use crate::engine::host::{
     DeferredPacket, IpFamily, RxMeta, StateInfo, IPPROTO_PFSYNC, PFSTATE_NOSYNC,
 };
@@ -22,7 +23,8 @@ const ENOMEM: c_int = 12;
 
 /// One VNET's engine with the shim it answers to.
 pub struct KernelEngine {
-    engine: Engine,
+    /// Frames pass through authentication, which is off until a key is set.
+    engine: Engine<FrameAuth>,
     host: KernelHost,
     /// `__FreeBSD_version` the module was built for.
     release: u32,
@@ -87,6 +89,8 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
     release_version: u32,
     host: *const sys::pfsync_rs_host_ops,
     ctx: *mut c_void,
+    hostid_be: *const u8,
+    auth_epoch: u64,
     now_ns: u64,
 ) -> *mut sys::pfsync_rs_engine {
     if abi_version != sys::PFSYNC_RS_ABI_VERSION {
@@ -99,6 +103,10 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
     let Some(ops) = Ops::from_table(table) else {
         return ptr::null_mut();
     };
+    // SAFETY: the shim passes NULL or 4 readable bytes.
+    let Some(hostid) = (unsafe { hostid_be.cast::<[u8; 4]>().as_ref() }).copied() else {
+        return ptr::null_mut();
+    };
     // Allocate first and build the engine straight into the block: a
     // KernelEngine is over a kilobyte and kernel stack frames must stay small.
     let layout = Layout::new::<KernelEngine>();
@@ -107,7 +115,7 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
     if p.is_null() {
         return ptr::null_mut();
     }
-    let Ok(engine) = new_engine(release_version) else {
+    let Ok(engine) = new_engine(release_version, hostid, auth_epoch) else {
         // SAFETY: `p` was allocated just above with `layout` and holds nothing.
         unsafe { alloc::alloc::dealloc(p.cast(), layout) };
         return ptr::null_mut();
@@ -128,10 +136,11 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
 /// Kept out of line so the engine's construction has a stack frame of its
 /// own instead of adding to pfsync_rs_engine_create's.
 #[inline(never)]
-fn new_engine(release: u32) -> Result<Engine, ConfigError> {
-    let mut config = Config::new([0; 4]);
+fn new_engine(release: u32, hostid: [u8; 4], epoch: u64) -> Result<Engine<FrameAuth>, ConfigError> {
+    let mut config = Config::new(hostid);
     config.version = convert::default_version(release);
-    Engine::new(config)
+    let auth = FrameAuth::new(hostid, epoch).ok_or(ConfigError::NoMemory)?;
+    Engine::with_extension(config, auth)
 }
 
 #[no_mangle]
@@ -586,5 +595,74 @@ pub(crate) extern "C" fn pfsync_rs_bulk_progress(
     // SAFETY: as above.
     if let Some(p) = unsafe { request_pending.as_mut() } {
         *p = u32::from(!k.engine.sync_ok());
+    }
+}
+
+/// Re-applies the configuration after a key change: the trailer room changes.
+fn reapply(k: &mut KernelEngine, t: Instant) -> c_int {
+    let cfg = *k.engine.config();
+    match k.engine.on_config_changed(t, &cfg, &mut k.host) {
+        Ok(()) => 0,
+        Err(e) => config_error(e),
+    }
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_auth_set_key(
+    eng: *mut sys::pfsync_rs_engine,
+    id: u8,
+    key: *const u8,
+    len: usize,
+    now_ns: u64,
+) -> c_int {
+    const ENOSPC: c_int = 28;
+    // SAFETY: contract of `engine`.
+    let Some(k) = (unsafe { engine(eng) }) else {
+        return EINVAL;
+    };
+    if key.is_null() {
+        return EINVAL;
+    }
+    // SAFETY: the shim passes `len` readable bytes it wipes afterwards.
+    let bytes = unsafe { core::slice::from_raw_parts(key, len) };
+    let installed = k.engine.extension_mut().keys_mut().install(id, bytes);
+    match installed {
+        Ok(()) => {
+            let t = k.tick(now_ns);
+            reapply(k, t)
+        }
+        Err(KeyError::Full) => ENOSPC,
+        Err(_) => EINVAL,
+    }
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_auth_clear(eng: *mut sys::pfsync_rs_engine, now_ns: u64) {
+    // SAFETY: contract of `engine`.
+    if let Some(k) = unsafe { engine(eng) } {
+        k.engine.extension_mut().keys_mut().clear();
+        let t = k.tick(now_ns);
+        let _ = reapply(k, t);
+    }
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_auth_status(
+    eng: *const sys::pfsync_rs_engine,
+    enabled: *mut c_int,
+    send_key_id: *mut c_int,
+) {
+    // SAFETY: contract of `engine` (read-only use).
+    let Some(k) = (unsafe { engine(eng.cast_mut()) }) else {
+        return;
+    };
+    let auth = k.engine.extension();
+    // SAFETY: the shim passes its locals (or NULL).
+    if let Some(e) = unsafe { enabled.as_mut() } {
+        *e = c_int::from(auth.is_enabled());
+    }
+    // SAFETY: as above.
+    if let Some(s) = unsafe { send_key_id.as_mut() } {
+        *s = auth.keys().send_id().map_or(-1, c_int::from);
     }
 }
