@@ -33,6 +33,14 @@ ts() {
     fi
 }
 
+# Fail clearly if tshark did not load the script (Lua disabled, or refused
+# for root by a different init.lua).
+if ! tshark -G protocols -X "lua_script:$lua" 2>"$work/load.err" | grep -q "	pfsync$"; then
+    cat "$work/load.err" >&2
+    echo "35-wireshark: tshark did not load $lua"
+    exit 1
+fi
+
 fail=0
 check() { # description, expected, actual
     if [ "$2" = "$3" ]; then
