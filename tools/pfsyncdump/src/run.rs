@@ -126,6 +126,10 @@ pub fn run(cli: &Cli) -> Result<(), String> {
                 text::frame(&ctx, &decoded, cli.verbose)
             };
             emit(&mut out, &rendered)?;
+            // Someone is watching a live capture: show each frame as it comes.
+            if matches!(source, Source::Live(_)) {
+                flush(&mut out)?;
+            }
         }
         if let Some(dir) = &cli.frames_dir {
             let path = dir.join(format!("{}{:04}.bin", cli.frames_prefix, summary.frames));
@@ -193,6 +197,14 @@ fn open_source(cli: &Cli) -> Result<Source, String> {
         return Ok(Source::Synth(packets.into_iter()));
     }
     Err("no packet source given (-r, -i or --synth)".into())
+}
+
+fn flush<W: Write>(out: &mut W) -> Result<(), String> {
+    match out.flush() {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Writes one line; a closed pipe (e.g. `| head`) ends the program quietly.

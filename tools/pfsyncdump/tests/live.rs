@@ -225,3 +225,29 @@ fn any_interface_sees_loopback_frames_once() {
         .count();
     assert_eq!(copies, 1);
 }
+
+#[test]
+fn live_frames_are_printed_as_they_arrive() {
+    if !can_capture() {
+        return;
+    }
+    let frame = fixture_frame("tdb");
+    let mut child = start(&["-i", "lo", "--timeout", "20s", "--json"]);
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("\"TDB\"") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    assert!(send_raw(&frame, false));
+    let seen = rx.recv_timeout(Duration::from_secs(5));
+    child.kill().expect("stop the capture");
+    let _ = child.wait();
+    assert!(
+        seen.is_ok(),
+        "the frame was not printed while the capture ran"
+    );
+}
