@@ -574,27 +574,44 @@ pfsync_rs_host_state_store_slot(void *ctx __unused,
 	return (0);
 }
 
+static int
+pfsync_rs_same_id(const struct pf_kstate *st,
+    const struct pfsync_rs_state_id *sid)
+{
+	return (memcmp(&st->id, sid->id_be, sizeof(st->id)) == 0 &&
+	    memcmp(&st->creatorid, sid->creatorid_be,
+	    sizeof(st->creatorid)) == 0);
+}
+
 int
 pfsync_rs_host_state_next(void *ctx __unused, struct pfsync_rs_cursor *cur,
     struct pfsync_rs_state_snapshot *out)
 {
 	struct pf_idhash *ih;
-	struct pf_kstate *st;
+	struct pf_kstate *st, *resume;
 	uint64_t seen;
 
 	/*
-	 * Resume in cur->row after cur->position states.  States that came or
-	 * went in that row since the last call shift the count, so a state may
-	 * be skipped or repeated once; stock resumes by id with the same effect.
+	 * Resume in cur->row just after cur->last.  If that state has gone,
+	 * fall back to skipping cur->position states: states removed from the
+	 * row meanwhile may then make one state come out twice, as stock's
+	 * walk (which resumes by id, else from the row start) can.
 	 */
 	for (; cur->row <= V_pf_hashmask; cur->row++, cur->position = 0) {
 		ih = &V_pf_idhash[cur->row];
 		PF_HASHROW_LOCK(ih);
+		resume = NULL;
+		if (cur->position > 0)
+			LIST_FOREACH(resume, &ih->states, entry)
+				if (pfsync_rs_same_id(resume, &cur->last))
+					break;
 		seen = 0;
-		LIST_FOREACH(st, &ih->states, entry) {
-			if (seen++ < cur->position)
+		st = resume != NULL ? LIST_NEXT(resume, entry) :
+		    LIST_FIRST(&ih->states);
+		for (; st != NULL; st = LIST_NEXT(st, entry)) {
+			if (resume == NULL && seen++ < cur->position)
 				continue;
-			cur->position = seen;
+			cur->position++;
 			if (st->timeout >= PFTM_MAX ||
 			    (st->state_flags & PFSTATE_NOSYNC))
 				continue;
