@@ -322,8 +322,8 @@ fn auth_off_node_reads_signed_frames_exactly_as_stock_and_auth_on_node_refuses_p
     assert!(mixed.nodes[0].table.get(&state_id(1, 3)).is_none());
 }
 
-fn lossy_run(with_anti_entropy: bool) -> (Net, usize, (usize, usize)) {
-    let mut net = Net::new(vec![node(0, Some(&KEY), 1), node(1, Some(&KEY), 1)]);
+fn lossy_run(with_anti_entropy: bool, key: Option<&[u8; KEY_LEN]>) -> (Net, usize, (usize, usize)) {
+    let mut net = Net::new(vec![node(0, key, 1), node(1, key, 1)]);
     let period = Duration::from_secs(2);
     if with_anti_entropy {
         net.enable_anti_entropy(period);
@@ -362,8 +362,8 @@ fn diff(net: &Net) -> usize {
 
 #[test]
 fn anti_entropy_repairs_a_loss_burst_through_the_engine_and_failover_keeps_every_flow() {
-    let (stock, lost, stock_survivors) = lossy_run(false);
-    let (repaired, lost_ae, ae_survivors) = lossy_run(true);
+    let (stock, lost, stock_survivors) = lossy_run(false, Some(&KEY));
+    let (repaired, lost_ae, ae_survivors) = lossy_run(true, Some(&KEY));
     eprintln!(
         "after a 1.5 s loss burst: differing entries {lost} (no AE) / {lost_ae} (AE); \
          after 2 periods: differing {} (no AE) / {} (AE); failover survivors {:?} (no AE) / {:?} (AE)",
@@ -389,5 +389,18 @@ fn anti_entropy_repairs_a_loss_burst_through_the_engine_and_failover_keeps_every
         repaired.nodes[1].engine.stats().badauth,
         0,
         "digests are signed too"
+    );
+}
+
+#[test]
+fn anti_entropy_works_without_authentication_too() {
+    let (net, lost, survivors) = lossy_run(true, None);
+    assert!(lost > 0);
+    assert_eq!(diff(&net), 0);
+    assert_eq!(survivors.0, survivors.1);
+    assert_eq!(
+        net.nodes[1].engine.stats().badlen,
+        0,
+        "digest frames count nothing"
     );
 }
