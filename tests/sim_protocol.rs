@@ -246,8 +246,10 @@ fn a_full_frame_leaves_without_waiting_for_the_timer() {
         })
     });
     c.run_for(Duration::from_millis(1));
-    // The full bucket goes out at once, as two frames (4 + 1 records).
-    assert_eq!(c.nodes[0].engine.extra_stats().push_full, 2);
+    // The full frame goes out at once; the fifth record waits for its flush.
+    assert_eq!(c.nodes[0].engine.extra_stats().push_full, 1);
+    assert_eq!(c.nodes[1].table.len(), 4);
+    c.run_for(Duration::from_secs(1));
     assert_eq!(c.nodes[1].table.len(), 5);
 }
 

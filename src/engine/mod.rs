@@ -243,6 +243,8 @@ pub struct Engine<X: FrameExtension = NoExtension> {
     /// Per bucket: small records waiting for the bucket's next frame.
     plus: Vec<Vec<Plus>>,
     frame: Vec<u8>,
+    /// `frame_budget(config, ext)`, kept current by `size_for`.
+    budget: usize,
     timers: TimerTable,
     bulk_req: BulkRequester,
     bulk_send: BulkSender,
@@ -275,6 +277,7 @@ impl<X: FrameExtension> Engine<X> {
             buckets: Vec::new(),
             plus: Vec::new(),
             frame: Vec::new(),
+            budget: frame_budget(&config, &ext),
             timers: TimerTable::default(),
             bulk_req: BulkRequester::default(),
             bulk_send: BulkSender::default(),
@@ -654,7 +657,7 @@ impl<X: FrameExtension> Engine<X> {
 
     /// Frame bytes records may use (pfsync header to EOF, trailer excluded).
     fn frame_budget(&self) -> usize {
-        frame_budget(&self.config, &self.ext)
+        self.budget
     }
 
     /// Grows arenas and the frame buffer for `config`'s MTU.
@@ -669,14 +672,16 @@ impl<X: FrameExtension> Engine<X> {
             self.frame.try_reserve_exact(want - self.frame.len())?;
             self.frame.resize(want, 0);
         }
+        self.budget = budget;
         Ok(())
     }
 
     /// Appends a record to bucket `bi`; a bucket that reached one frame is made
     /// due now. Returns the entry index, or `None` if the arena is exhausted
     /// (counted; the host has not been running `handle_timeout`).
+    #[inline]
     fn enqueue(&mut self, now: Instant, bi: usize, queue: Queue, id: StateId) -> Option<u32> {
-        let budget = self.frame_budget();
+        let budget = self.budget;
         let b = self.buckets.get_mut(bi)?;
         let full = b.frame_len() + b.cost(queue) > budget;
         let was_empty = b.is_empty();

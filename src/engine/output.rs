@@ -54,14 +54,32 @@ impl<X: FrameExtension> Engine<X> {
             }
         }
         let budget = self.frame_budget();
+        let has_plus = pending_plus.iter().any(Option::is_some);
         let mut buf = core::mem::take(&mut self.frame);
         let mut w = FrameWriter::new(&mut buf, budget);
-        for queue in Queue::ALL {
-            while let Some(id) = self.buckets.get_mut(bi).and_then(|b| b.pop_front(queue)) {
+        'queues: for queue in Queue::ALL {
+            while let Some(id) = self.buckets.get(bi).and_then(|b| b.front(queue)) {
                 let action = queue.action();
                 let len = queue.record_len();
                 if !w.fits(action, len) {
                     self.transmit_writer(now, &mut w, PushReason::Full, host);
+                    // Sent because it overflowed: what is left is less than a
+                    // frame, so it waits for its flush (stock queues the
+                    // overflowing record into a fresh frame).
+                    let rest_fits = self
+                        .buckets
+                        .get(bi)
+                        .is_some_and(|b| b.frame_len() <= budget);
+                    if reason == PushReason::Full && rest_fits && !has_plus {
+                        if let Some(b) = self.buckets.get_mut(bi) {
+                            b.flush_at = Some(now + super::FLUSH_INTERVAL);
+                            b.push_reason = PushReason::Timer;
+                        }
+                        break 'queues;
+                    }
+                }
+                if let Some(b) = self.buckets.get_mut(bi) {
+                    b.pop_front(queue);
                 }
                 self.write_record(&mut w, queue, &id, host);
             }

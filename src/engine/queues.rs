@@ -369,6 +369,12 @@ impl Bucket {
         Some(id)
     }
 
+    /// The state id of the oldest record of `queue`.
+    pub fn front(&self, queue: Queue) -> Option<StateId> {
+        let head = self.lists.get(queue as usize)?.head;
+        self.entries.get(head as usize).map(|e| e.id)
+    }
+
     /// True if an UPD_REQ for `id` is already waiting (stock's deduplication).
     pub fn has_request(&self, id: &StateId) -> bool {
         let mut i = self

@@ -4,11 +4,13 @@
 //! configurable delay, jitter, loss, duplication, partitions and bandwidth,
 //! driven by a virtual clock and an in-crate RNG. A seed reproduces a run.
 
+pub mod flat;
 pub mod model;
 pub mod net;
 pub mod node;
 pub mod rng;
 
+pub use flat::{FlatHost, FlatState};
 pub use model::{ModelState, ModelTable, Segment, WindowReject};
 pub use net::{Cluster, LinkConditions, NetStats};
 pub use node::{Node, NodeHost, NodeIo};

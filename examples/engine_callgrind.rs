@@ -1,0 +1,226 @@
+//! Workloads for `scripts/bench-callgrind.sh`: each mode runs one engine
+//! operation N times inside a non-inlined function, so callgrind can count the
+//! instructions of exactly that function (`--toggle-collect`).
+//!
+//!   engine_callgrind baseline N   a minimal slot read-modify-write (the yardstick)
+//!   engine_callgrind update N [W] the update hook in steady state: TCP states
+//!                                 updated round-robin over a working set of W
+//!                                 (default 4096: every update queues a new
+//!                                 UPD_C; small W: updates fold), the host runs
+//!                                 `handle_timeout` whenever a bucket is due
+//!   engine_callgrind updc N       N received frames of 17 UPD_C records each
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use pfsync::engine::{Config, Engine, IpFamily, RxMeta, StateInfo, SyncSlot};
+use pfsync::sim::FlatHost;
+use pfsync::time::{Duration, Instant};
+use pfsync::wire::{FrameBuilder, IfName, Peer, StateId, StateRecord, UpdC};
+
+const STATES: u64 = 4096;
+
+/// Counts allocations made while `COUNTING` is set (around hook calls only).
+struct CountingAlloc;
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same layout contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn config(host: u8) -> Config {
+    let mut c = Config::new([0, 0, 0, host]);
+    c.syncdev = IfName::new("em1");
+    c.up = true;
+    c.peer_family = IpFamily::V4;
+    c
+}
+
+fn record(n: u64) -> StateRecord {
+    StateRecord {
+        id: StateId {
+            id: n.to_be_bytes(),
+            creatorid: [0, 0, 0, 1],
+        },
+        ifname: IfName::new("em0").unwrap_or_default(),
+        wire_af: 2,
+        stack_af: 2,
+        wire_proto: 6,
+        stack_proto: 6,
+        direction: 2,
+        timeout: 2,
+        src: Peer {
+            seqlo: 1000,
+            seqhi: 90_000,
+            max_win: 65535,
+            state: 4,
+            wscale: 0x87,
+            ..Peer::default()
+        },
+        dst: Peer {
+            seqlo: 5000,
+            seqhi: 90_000,
+            max_win: 65535,
+            state: 4,
+            wscale: 0x87,
+            ..Peer::default()
+        },
+        ..StateRecord::default()
+    }
+}
+
+fn setup(host_id: u8) -> (Engine, FlatHost) {
+    let mut host = FlatHost::default();
+    for n in 1..=STATES {
+        host.insert(record(n));
+    }
+    let cfg = config(host_id);
+    let mut engine = Engine::new(cfg).unwrap_or_else(|e| panic!("engine: {e:?}"));
+    let _ = engine.on_config_changed(Instant::from_secs(100), &cfg, &mut host);
+    (engine, host)
+}
+
+#[inline(never)]
+fn baseline_call(slot: &mut SyncSlot, id: &StateId) {
+    let s = black_box(slot);
+    if black_box(id).id[7] != 0xff {
+        s.queue_index = s.queue_index.wrapping_add(1);
+    }
+}
+
+/// One update hook: the engine's share only (the host's copy of the slot in
+/// and out of its state happens outside).
+#[inline(never)]
+fn hook_call(
+    engine: &mut Engine,
+    now: Instant,
+    info: &StateInfo,
+    slot: &mut SyncSlot,
+    host: &mut FlatHost,
+) {
+    engine.on_state_updated(now, info, slot, host);
+}
+
+#[inline(never)]
+fn timeout_call(engine: &mut Engine, now: Instant, host: &mut FlatHost) {
+    engine.handle_timeout(now, host);
+}
+
+#[inline(never)]
+fn rx_call(engine: &mut Engine, now: Instant, frame: &[u8], host: &mut FlatHost) {
+    engine.on_frame_received(now, RxMeta::valid(IpFamily::V4), frame, host);
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_default();
+    let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    // `update`: how many distinct states the updates cycle through. With many,
+    // nearly every update queues a new UPD_C; with few, they fold into queued ones.
+    let working_set: u64 = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(STATES)
+        .clamp(1, STATES);
+    match mode.as_str() {
+        "baseline" => {
+            let mut slot = SyncSlot::NEW;
+            let id = record(1).id;
+            for _ in 0..n {
+                baseline_call(&mut slot, &id);
+            }
+            black_box(slot);
+        }
+        "update" => {
+            let (mut engine, mut host) = setup(1);
+            let mut now = Instant::from_secs(200);
+            for i in 0..n {
+                let id = record(i * 7919 % working_set + 1).id;
+                let info = StateInfo {
+                    id,
+                    proto: 6,
+                    state_flags: 0,
+                    rule_nosync: false,
+                };
+                now = now + Duration::from_micros(1);
+                let Some(mut slot) = host.get(&id).map(|s| s.slot) else {
+                    continue;
+                };
+                COUNTING.store(true, Ordering::Relaxed);
+                hook_call(&mut engine, now, &info, &mut slot, &mut host);
+                COUNTING.store(false, Ordering::Relaxed);
+                if let Some(state) = host.get_mut(&id) {
+                    state.slot = slot;
+                }
+                if engine.poll_timeout().is_some_and(|t| t <= now) {
+                    timeout_call(&mut engine, now, &mut host);
+                }
+            }
+            println!(
+                "frames {} bytes {} allocations-in-hook {}",
+                host.frames,
+                host.bytes,
+                ALLOCS.load(Ordering::Relaxed)
+            );
+        }
+        "updc" => {
+            let (mut engine, mut host) = setup(2);
+            let mut buf = vec![0u8; 1500];
+            let mut frames: Vec<Vec<u8>> = Vec::new();
+            let mut next = 1u64;
+            for _ in 0..64 {
+                let Ok(mut b) = FrameBuilder::new(&mut buf, 1480) else {
+                    return;
+                };
+                for _ in 0..17 {
+                    let r = record(next);
+                    next = next % STATES + 1;
+                    let m = UpdC {
+                        id: r.id.id,
+                        src: r.src,
+                        dst: r.dst,
+                        creatorid: r.id.creatorid,
+                        expire: 0,
+                        timeout: 2,
+                        state_flags: 0,
+                    };
+                    if b.push_upd_c(&m).is_err() {
+                        break;
+                    }
+                }
+                let len = b.finish([0; 16], true);
+                frames.push(buf.get(..len).unwrap_or_default().to_vec());
+            }
+            let mut now = Instant::from_secs(200);
+            for i in 0..n {
+                now = now + Duration::from_micros(10);
+                let f = frames
+                    .get(i as usize % frames.len())
+                    .map_or(&[][..], |f| f.as_slice());
+                rx_call(&mut engine, now, f, &mut host);
+            }
+            println!(
+                "iacts[UPD_C] {} stale {}",
+                engine.stats().iacts[4],
+                engine.stats().stale
+            );
+        }
+        _ => eprintln!("usage: engine_callgrind baseline|update|updc N"),
+    }
+}

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Instructions per engine operation, counted by callgrind in the
+# examples/engine_callgrind workloads, printed per call and as a ratio against
+# a baseline (a minimal slot read-modify-write) measured in the same run.
+#   update hook     one on_state_updated in steady state (with the slot copy a
+#                   kernel shim makes around it)
+#   flush share     handle_timeout work (frame building) per update, amortised
+#   UPD_C received  one UPD_C record of a 17-record frame, receive path
+set -eu
+n=${BENCH_N:-200000}
+cargo build --profile sim --example engine_callgrind >&2
+bin=target/sim/examples/engine_callgrind
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# measure MODE FUNCTION COUNT [ARG]: instructions executed inside FUNCTION.
+measure() {
+    valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2-${4:-}" \
+        --toggle-collect="*$2*" "$bin" "$1" "$3" ${4:+"$4"} >"$out/$1-$2-${4:-}.stdout" 2>/dev/null
+    awk '/^(summary|totals):/ { print $2; exit }' "$out/$1-$2-${4:-}"
+}
+
+frames=$((n / 100))
+base=$(measure baseline baseline_call "$n")
+hook=$(measure update hook_call "$n")
+flush=$(measure update timeout_call "$n")
+fold=$(measure update hook_call "$n" 16)
+foldflush=$(measure update timeout_call "$n" 16)
+rx=$(measure updc rx_call "$frames")
+allocs=$(sed -n 's/.*allocations-in-hook \([0-9]*\).*/\1/p' "$out/update-hook_call-.stdout")
+
+awk -v n="$n" -v f="$frames" -v base="$base" -v hook="$hook" -v flush="$flush" \
+    -v rx="$rx" -v allocs="$allocs" -v fold="$fold" -v foldflush="$foldflush" 'BEGIN {
+    b = base / n; h = hook / n; fl = flush / n; r = rx / (f * 17)
+    printf "baseline          %8.1f instructions/call\n", b
+    printf "update hook       %8.1f instructions/call  (%.1fx baseline), each queues a new UPD_C; %d allocations in %d calls\n", h, h / b, allocs, n
+    printf "flush share       %8.1f instructions/update (%.1fx baseline), frame building amortised\n", fl, fl / b
+    printf "update hook, fold %8.1f instructions/call  (%.1fx baseline), 16 hot states, updates fold\n", fold / n, fold / n / b
+    printf "flush share, fold %8.1f instructions/update (%.1fx baseline)\n", foldflush / n, foldflush / n / b
+    printf "UPD_C received    %8.1f instructions/record (%.1fx baseline)\n", r, r / b
+}'

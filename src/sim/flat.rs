@@ -1,0 +1,147 @@
+//! A flat, O(1) host for benchmarks: states live in a vector indexed by
+//! `id - 1`, frames are counted and dropped. It measures the engine, not a
+//! model table's search tree.
+
+use crate::engine::merge;
+use crate::engine::{
+    DeferredPacket, DemoteReason, Host, ImportError, ImportRequest, MergeOutcome, PeerUpdate,
+    SendError, StateSnapshot, SyncSlot, TableCursor,
+};
+use crate::wire::{IfName, MsgVersion, StateId, StateRecord};
+
+#[derive(Clone, Copy, Debug)]
+pub struct FlatState {
+    pub record: StateRecord,
+    pub slot: SyncSlot,
+}
+
+/// States with ids 1..=n of one creator, in a vector.
+#[derive(Clone, Debug, Default)]
+pub struct FlatHost {
+    pub states: Vec<Option<FlatState>>,
+    pub frames: u64,
+    pub bytes: u64,
+    /// The last frame sent (kept for tests that replay it).
+    pub last_frame: Vec<u8>,
+    pub keep_last_frame: bool,
+}
+
+impl FlatHost {
+    pub fn index(id: &StateId) -> usize {
+        (id.id_be64() as usize).wrapping_sub(1)
+    }
+
+    pub fn insert(&mut self, record: StateRecord) {
+        let i = FlatHost::index(&record.id);
+        if self.states.len() <= i {
+            self.states.resize(i + 1, None);
+        }
+        if let Some(s) = self.states.get_mut(i) {
+            *s = Some(FlatState {
+                record,
+                slot: SyncSlot::NEW,
+            });
+        }
+    }
+
+    pub fn get(&self, id: &StateId) -> Option<&FlatState> {
+        self.states
+            .get(FlatHost::index(id))
+            .and_then(Option::as_ref)
+    }
+
+    pub fn get_mut(&mut self, id: &StateId) -> Option<&mut FlatState> {
+        self.states
+            .get_mut(FlatHost::index(id))
+            .and_then(Option::as_mut)
+            .filter(|s| s.record.id == *id)
+    }
+}
+
+fn snapshot(s: &FlatState) -> StateSnapshot {
+    StateSnapshot {
+        id: s.record.id,
+        proto: s.record.wire_proto,
+        state_flags: s.record.state_flags,
+        timeout: s.record.timeout,
+        src: s.record.src,
+        dst: s.record.dst,
+        slot: s.slot,
+    }
+}
+
+impl Host for FlatHost {
+    fn lookup(&mut self, id: &StateId) -> Option<StateSnapshot> {
+        self.get_mut(id).map(|s| snapshot(s))
+    }
+    fn import_state(&mut self, r: &StateRecord, q: &ImportRequest) -> Result<(), ImportError> {
+        if self.get(&r.id).is_some() {
+            return Err(ImportError::Exists);
+        }
+        self.insert(*r);
+        if let Some(s) = self.get_mut(&r.id) {
+            s.slot = q.slot;
+        }
+        Ok(())
+    }
+    fn merge_update(&mut self, id: &StateId, u: &PeerUpdate, touched: u32) -> Option<MergeOutcome> {
+        let s = self.get_mut(id)?;
+        let r = merge::merge_update(
+            s.record.wire_proto,
+            &mut s.record.src,
+            &mut s.record.dst,
+            &mut s.record.timeout,
+            &u.src,
+            &u.dst,
+            u.timeout,
+        );
+        s.slot.touched = touched;
+        Some(MergeOutcome {
+            stale_sides: r.stale_sides,
+            slot: s.slot,
+            proto: s.record.wire_proto,
+            state_flags: s.record.state_flags,
+        })
+    }
+    fn store_slot(&mut self, id: &StateId, slot: SyncSlot) -> bool {
+        self.get_mut(id).map(|s| s.slot = slot).is_some()
+    }
+    fn delete_state(&mut self, id: &StateId) -> bool {
+        let i = FlatHost::index(id);
+        self.states.get_mut(i).and_then(Option::take).is_some()
+    }
+    fn clear_states(&mut self, creatorid: [u8; 4], _ifname: Option<&IfName>) -> u64 {
+        let mut n = 0;
+        for s in self.states.iter_mut() {
+            if s.is_some_and(|s| s.record.id.creatorid == creatorid) {
+                *s = None;
+                n += 1;
+            }
+        }
+        n
+    }
+    fn next_state(&mut self, cursor: &mut TableCursor) -> Option<StateSnapshot> {
+        while let Some(slot) = self.states.get(cursor.position as usize) {
+            cursor.position += 1;
+            if let Some(s) = slot {
+                return Some(snapshot(s));
+            }
+        }
+        None
+    }
+    fn export_state(&mut self, id: &StateId, v: MsgVersion, out: &mut [u8]) -> bool {
+        self.get(id).is_some_and(|s| s.record.emit(v, out).is_ok())
+    }
+    fn send_frame(&mut self, frame: &[u8]) -> Result<(), SendError> {
+        self.frames += 1;
+        self.bytes += frame.len() as u64;
+        if self.keep_last_frame {
+            self.last_frame.clear();
+            self.last_frame.extend_from_slice(frame);
+        }
+        Ok(())
+    }
+    fn carp_demote(&mut self, _adjustment: i32, _reason: DemoteReason) {}
+    fn release_deferred(&mut self, _packet: DeferredPacket) {}
+    fn drop_deferred(&mut self, _packet: DeferredPacket) {}
+}
