@@ -54,6 +54,10 @@ pub struct Config {
     pub max_bits: u8,
     /// Buckets asked for per round (bounds DETAIL traffic after a large loss).
     pub max_buckets_per_round: usize,
+    /// Entries accepted in one DETAIL reply, and collected from our own
+    /// table for one comparison (bounds memory: 20 bytes each); a larger
+    /// round is dropped and counted in `no_memory`.
+    pub max_detail_entries: usize,
     /// Frame length before the authentication trailer (MTU - IP header - trailer).
     pub frame_len: usize,
     /// Bytes the host appends to each frame (authentication trailer), for the
@@ -72,6 +76,7 @@ impl Config {
             min_bits: 4,
             max_bits: 16,
             max_buckets_per_round: 32768,
+            max_detail_entries: 1 << 19,
             frame_len: 1460,
             trailer_len: 0,
         }
@@ -344,11 +349,12 @@ impl Session {
         let mut entries = Vec::new();
         let mut failed = false;
         let mut walked = 0u64;
+        let limit = self.config.max_detail_entries;
         io.walk_states(&mut |v| {
             walked += 1;
             if v.id.creatorid == creator
                 && buckets.binary_search(&bucket_of(v.id, bits)).is_ok()
-                && !push(&mut entries, (*v.id, fingerprint(&v)))
+                && (entries.len() >= limit || !push(&mut entries, (*v.id, fingerprint(&v))))
             {
                 failed = true;
             }
@@ -431,6 +437,11 @@ impl Session {
     }
 
     fn on_digest<I: Io>(&mut self, now: Instant, msg: &Message<'_>, io: &mut I) {
+        // The bucket count sizes our allocation: never more than we would use.
+        if msg.bits > self.config.max_bits.min(MAX_BITS) {
+            self.stats.ignored += 1;
+            return;
+        }
         let same_round = self
             .peer
             .as_ref()
@@ -596,7 +607,7 @@ impl Session {
             return;
         }
         for e in msg.detail_entries() {
-            if !push(&mut p.theirs, e) {
+            if p.theirs.len() >= self.config.max_detail_entries || !push(&mut p.theirs, e) {
                 self.stats.no_memory += 1;
                 self.pending = None;
                 return;
@@ -691,5 +702,176 @@ impl Session {
         } else {
             Some(now + self.config.confirm_after)
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::antientropy::wire::{extension_region, FrameWriter};
+    use crate::wire::Peer;
+    use proptest::prelude::*;
+
+    /// A table of `n` states created by host 1, and everything the session asks for.
+    struct Fake {
+        states: Vec<(StateId, Peer)>,
+        sent: Vec<Vec<u8>>,
+        requested: Vec<StateId>,
+        deleted: Vec<StateId>,
+    }
+
+    impl Fake {
+        fn new(n: u64) -> Fake {
+            let states = (1..=n)
+                .map(|i| {
+                    let id = StateId {
+                        id: i.to_be_bytes(),
+                        creatorid: [0, 0, 0, 1],
+                    };
+                    let peer = Peer {
+                        seqlo: i as u32,
+                        ..Peer::default()
+                    };
+                    (id, peer)
+                })
+                .collect();
+            Fake {
+                states,
+                sent: Vec::new(),
+                requested: Vec::new(),
+                deleted: Vec::new(),
+            }
+        }
+    }
+
+    impl Io for Fake {
+        fn walk_states(&mut self, visit: &mut dyn FnMut(StateView<'_>)) {
+            for (id, p) in &self.states {
+                visit(StateView {
+                    id,
+                    proto: 6,
+                    timeout: 2,
+                    src: p,
+                    dst: p,
+                });
+            }
+        }
+        fn send_frame(&mut self, buf: &mut [u8], len: usize) {
+            self.sent.push(buf[..len].to_vec());
+        }
+        fn flush(&mut self) {}
+        fn request_update(&mut self, id: &StateId) {
+            self.requested.push(*id);
+        }
+        fn delete_state(&mut self, id: &StateId) {
+            self.deleted.push(*id);
+        }
+        fn in_sync(&self) -> bool {
+            true
+        }
+        fn pfcksum(&self) -> [u8; 16] {
+            [0; 16]
+        }
+    }
+
+    #[test]
+    fn owner_and_copy_agree_then_one_lost_and_one_extra_state_are_repaired() {
+        let owner_id = [0, 0, 0, 1];
+        let mut owner = Session::new(Config::new(), owner_id).unwrap();
+        let mut copy = Session::new(Config::new(), [0, 0, 0, 2]).unwrap();
+        let mut a = Fake::new(500);
+        let mut b = Fake::new(500);
+        b.states.retain(|(id, _)| id.id != 7u64.to_be_bytes());
+        let extra = StateId {
+            id: 9999u64.to_be_bytes(),
+            creatorid: owner_id,
+        };
+        b.states.push((extra, Peer::default()));
+        if let Some(s) = b
+            .states
+            .iter_mut()
+            .find(|(id, _)| id.id == 8u64.to_be_bytes())
+        {
+            s.1.seqhi = 1;
+        }
+        let t = Instant::from_secs(1);
+        owner.start(t, Duration::ZERO);
+        owner.handle_timeout(t, &mut a);
+        // Shuttle frames until both sides are quiet.
+        for _ in 0..10 {
+            for f in core::mem::take(&mut a.sent) {
+                copy.on_extension(t, extension_region(&f), &mut b);
+            }
+            for f in core::mem::take(&mut b.sent) {
+                owner.on_extension(t, extension_region(&f), &mut a);
+            }
+        }
+        let mut requested: Vec<u64> = b
+            .requested
+            .iter()
+            .map(|id| u64::from_be_bytes(id.id))
+            .collect();
+        requested.sort_unstable();
+        assert_eq!(requested, vec![7, 8]);
+        assert_eq!(b.deleted, vec![extra]);
+        assert!(a.requested.is_empty() && a.deleted.is_empty());
+    }
+
+    #[test]
+    fn oversized_digest_is_ignored_before_allocating() {
+        let mut s = Session::new(Config::new(), [0, 0, 0, 2]).unwrap();
+        let mut io = Fake::new(1);
+        let mut buf = [0u8; 100];
+        let w = FrameWriter::new(
+            &mut buf,
+            100,
+            &[0; 16],
+            Kind::Digest,
+            [0, 0, 0, 1],
+            1,
+            24,
+            1,
+            0,
+        )
+        .unwrap();
+        let n = w.finish();
+        assert!(s.on_extension(Instant::ZERO, extension_region(&buf[..n]), &mut io));
+        assert_eq!(s.stats().ignored, 1);
+        assert!(s.peer.is_none());
+    }
+
+    proptest! {
+        /// Arbitrary bytes, and well-formed messages with arbitrary fields, never
+        /// panic and never act without a matching request.
+        #[test]
+        fn hostile_messages_are_harmless(
+            raw in proptest::collection::vec(any::<u8>(), 0..400),
+            kind in 1u8..=3,
+            bits in 0u8..=30,
+            round in any::<u32>(),
+            flags in any::<u8>(),
+            first in any::<u32>(),
+            items in proptest::collection::vec(any::<u64>(), 0..40),
+        ) {
+            let mut s = Session::new(Config::new(), [0, 0, 0, 2]).unwrap();
+            let mut io = Fake::new(50);
+            s.on_extension(Instant::ZERO, &raw, &mut io);
+            let kind = match kind { 1 => Kind::Digest, 2 => Kind::DetailReq, _ => Kind::Detail };
+            let mut buf = vec![0u8; 1500];
+            if let Some(mut w) = FrameWriter::new(&mut buf, 1500, &[0; 16], kind, [0, 0, 0, 1], round, bits, flags, first) {
+                for (i, v) in items.iter().enumerate() {
+                    let id = StateId { id: v.to_be_bytes(), creatorid: [0, 0, 0, 1] };
+                    let _ = match kind {
+                        Kind::Digest => w.push_hash(*v),
+                        Kind::DetailReq => w.push_bucket(*v as u32),
+                        Kind::Detail => w.push_entry(&id, i as u64),
+                    };
+                }
+                let n = w.finish();
+                s.on_extension(Instant::ZERO, extension_region(&buf[..n]), &mut io);
+                s.handle_timeout(Instant::from_secs(100), &mut io);
+            }
+            prop_assert!(io.requested.is_empty() && io.deleted.is_empty());
+        }
     }
 }
