@@ -31,8 +31,15 @@ impl FlatHost {
         (id.id_be64() as usize).wrapping_sub(1)
     }
 
-    pub fn insert(&mut self, record: StateRecord) {
+    /// Ids above this are refused (the vector is indexed by id).
+    pub const MAX_STATES: usize = 1 << 24;
+
+    /// Stores a state; false if its id is beyond [`FlatHost::MAX_STATES`].
+    pub fn insert(&mut self, record: StateRecord) -> bool {
         let i = FlatHost::index(&record.id);
+        if i >= FlatHost::MAX_STATES {
+            return false;
+        }
         if self.states.len() <= i {
             self.states.resize(i + 1, None);
         }
@@ -42,6 +49,7 @@ impl FlatHost {
                 slot: SyncSlot::NEW,
             });
         }
+        true
     }
 
     pub fn get(&self, id: &StateId) -> Option<&FlatState> {
@@ -78,7 +86,12 @@ impl Host for FlatHost {
         if self.get(&r.id).is_some() {
             return Err(ImportError::Exists);
         }
-        self.insert(*r);
+        // Imports only grow the table densely, so hostile ids cannot make
+        // the vector huge.
+        let dense = FlatHost::index(&r.id) <= self.states.len();
+        if r.id.creatorid == [0; 4] || !dense || !self.insert(*r) {
+            return Err(ImportError::Refused);
+        }
         if let Some(s) = self.get_mut(&r.id) {
             s.slot = q.slot;
         }
