@@ -26,13 +26,14 @@
 //!   DETAIL      count x (id 8 raw, creatorid 4 raw, fingerprint u64 BE)
 //! ```
 
+use crate::wire::header::VERSION_FREEBSD;
 use crate::wire::StateId;
 
 pub const MAGIC: [u8; 4] = *b"PFSE";
 pub const VERSION: u8 = 1;
 pub const MSG_HEADER_LEN: usize = 16;
 pub const BODY_HEADER_LEN: usize = 8;
-pub const PFSYNC_HEADER_LEN: usize = 20;
+pub const PFSYNC_HEADER_LEN: usize = crate::wire::Header::LEN;
 /// Everything before the items.
 pub const OVERHEAD: usize = PFSYNC_HEADER_LEN + MSG_HEADER_LEN + BODY_HEADER_LEN;
 pub const DETAIL_ITEM_LEN: usize = 20;
@@ -196,7 +197,7 @@ impl<'a> FrameWriter<'a> {
         let [f0, f1, f2, f3] = first.to_be_bytes();
         let (pfsync, ours) = head.split_at_mut(PFSYNC_HEADER_LEN);
         let (fixed, cksum) = pfsync.split_at_mut(4);
-        fixed.copy_from_slice(&[5, 0, 0, PFSYNC_HEADER_LEN as u8]);
+        fixed.copy_from_slice(&[VERSION_FREEBSD, 0, 0, PFSYNC_HEADER_LEN as u8]);
         cksum.copy_from_slice(pfcksum);
         ours.copy_from_slice(&[
             MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], VERSION, kind as u8, 0, 0, s0, s1, s2, s3, r0,

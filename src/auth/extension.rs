@@ -16,9 +16,9 @@ use super::verify::Verifier;
 use crate::engine::ext::{FrameExtension, Rejected};
 use crate::time::{Duration, Instant};
 
-const HEADER_LEN: usize = 20;
+const HEADER_LEN: usize = crate::wire::Header::LEN;
 /// EOF subheader as the engine writes it: action 12, count 1.
-const EOF_SUBHEADER: [u8; 4] = [12, 0, 0, 1];
+const EOF_SUBHEADER: [u8; 4] = [crate::wire::Action::Eof as u8, 0, 0, 1];
 /// Largest extension payload kept for the host (one MTU).
 const EXTENSION_MAX: usize = 9216;
 

@@ -4,7 +4,7 @@ use super::keys::KeySet;
 use super::mac;
 use super::trailer::{Trailer, TRAILER_LEN, TRAILER_SIGNED_LEN};
 
-const HEADER_LEN: usize = 20;
+const HEADER_LEN: usize = crate::wire::Header::LEN;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignError {

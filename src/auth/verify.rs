@@ -7,8 +7,8 @@ use super::sign::header_len;
 use super::trailer::{Trailer, TRAILER_LEN, TRAILER_SIGNED_LEN};
 use crate::wire::Error;
 
-const HEADER_LEN: usize = 20;
-const PFSYNC_VERSION: u8 = 5;
+const HEADER_LEN: usize = crate::wire::Header::LEN;
+const PFSYNC_VERSION: u8 = crate::wire::header::VERSION_FREEBSD;
 
 /// Why a frame was refused; all of them count as `badauth` (see
 /// [`Reject::counter`]) and the reason exists for the rate-limited log line.
