@@ -285,3 +285,40 @@ fn reconfiguring_without_change_does_not_start_a_bulk() {
     assert_eq!(c.nodes[1].engine.extra_stats().bulk_requests_sent, before);
     assert_eq!(c.nodes[1].io.demotion, 0);
 }
+
+#[test]
+fn a_sender_that_goes_away_mid_bulk_makes_the_requester_retry_on_silence() {
+    let mut a = node_config(0);
+    a.bulk_rate_bytes_per_sec = 1_000_000;
+    let mut c = pfsync::sim::Cluster::new(31, &[a, node_config(1)]).unwrap();
+    c.start(0).unwrap();
+    c.run_for(Duration::from_millis(100));
+    for n in 1..=20_000 {
+        c.nodes[0].table.insert_local(tcp_state(0, n)).unwrap();
+    }
+    c.start(1).unwrap();
+    c.run_for(Duration::from_secs(1));
+    assert_eq!(
+        c.nodes[0].engine.bulk_send_state(),
+        pfsync::engine::SendState::Sending
+    );
+    assert_eq!(c.nodes[1].engine.bulk_request_state(), ReqState::Receiving);
+    let received = c.nodes[1].table.len();
+    assert!(received > 1000 && received < 20_000, "{received}");
+    // A loses its sync interface: its sender stops.
+    let mut down = c.nodes[0].config;
+    down.syncdev = None;
+    let now = c.now;
+    c.with_node(0, |n| n.configure(now, down)).unwrap().unwrap();
+    assert_eq!(
+        c.nodes[0].engine.bulk_send_state(),
+        pfsync::engine::SendState::Idle
+    );
+    // B notices the silence after the idle timeout, not after a state-limit formula.
+    c.run_for(Duration::from_millis(2900));
+    assert_eq!(c.nodes[1].engine.extra_stats().bulk_requests_sent, 1);
+    c.run_for(Duration::from_millis(200));
+    assert_eq!(c.nodes[1].engine.extra_stats().bulk_requests_sent, 2);
+    assert_eq!(c.nodes[1].engine.bulk_request_state(), ReqState::Requested);
+    assert_eq!(c.nodes[1].io.demotion, 240, "still demoted while retrying");
+}

@@ -455,6 +455,12 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_record_costs_24_bytes() {
+        assert_eq!(ENTRY_BYTES, 24);
+        assert_eq!(core::mem::size_of::<crate::engine::SyncSlot>(), 12);
+    }
+
+    #[test]
     fn arena_full_is_an_error_not_a_panic() {
         let mut b = Bucket::new(1, 0).unwrap();
         b.enqueue(Queue::InsAck, id(1)).unwrap();
