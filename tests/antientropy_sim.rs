@@ -519,7 +519,7 @@ fn partial_loss_burst_is_repaired_and_failover_keeps_repaired_flows() {
 
 #[test]
 fn without_loss_nothing_is_requested_even_with_updates_in_flight() {
-    let n = states_from_env().min(10_000);
+    let n = states_from_env();
     let o = scenario(n, 2, 0, (1000, 10_000, 1000), 0xabc);
     report("no loss", &o);
     assert_eq!(o.lost, 0);
