@@ -46,9 +46,29 @@ impl Flow {
     }
 }
 
+/// How the simulated connections behave.
+#[derive(Clone, Copy)]
+struct FlowMix {
+    /// Window scaling negotiated (shift 7); without it windows are 64 KB.
+    scaled: bool,
+    /// Mean gap between exchanges is uniform in `min_gap_ms..min_gap_ms+spread_ms`.
+    min_gap_ms: u64,
+    spread_ms: u64,
+}
+
+const TYPICAL: FlowMix = FlowMix {
+    scaled: true,
+    min_gap_ms: 50,
+    spread_ms: 950,
+};
+
 /// Runs `flows` connections through node 0 for a random time, then kills it.
 /// Returns (eligible flows, flows B would pass, frames A sent).
 fn failover_run(seed: u64, flows: u64) -> (usize, usize, u64) {
+    failover_run_mix(seed, flows, TYPICAL)
+}
+
+fn failover_run_mix(seed: u64, flows: u64, mix: FlowMix) -> (usize, usize, u64) {
     let mut c = pair(seed);
     let mut rng = Rng::new(seed ^ 0xfa11);
     let start = c.now;
@@ -57,12 +77,15 @@ fn failover_run(seed: u64, flows: u64) -> (usize, usize, u64) {
     let mut agenda: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
     for n in 0..flows {
         let at = start + Duration::from_millis(rng.below(4000));
-        let rec = tcp_state(0, n + 1);
+        let mut rec = tcp_state(0, n + 1);
+        if !mix.scaled {
+            unscale(&mut rec);
+        }
         table.push(Flow {
             id: rec.id,
             client_next: rec.src.seqlo,
             server_next: rec.dst.seqlo,
-            gap: Duration::from_millis(50 + rng.below(950)),
+            gap: Duration::from_millis(mix.min_gap_ms + rng.below(mix.spread_ms)),
             established_at: at,
         });
         agenda.push(Reverse((at, n as usize)));
@@ -77,7 +100,11 @@ fn failover_run(seed: u64, flows: u64) -> (usize, usize, u64) {
         let Some(f) = table.get_mut(i) else { continue };
         if !created[i] {
             created[i] = true;
-            c.with_node(0, |a| a.create_state(now, tcp_state(0, i as u64 + 1)));
+            let mut rec = tcp_state(0, i as u64 + 1);
+            if !mix.scaled {
+                unscale(&mut rec);
+            }
+            c.with_node(0, |a| a.create_state(now, rec));
         } else {
             // One exchange: client data, server acknowledges (sometimes with data).
             let len = 1 + rng.below(1460) as u32;
@@ -120,6 +147,13 @@ fn failover_run(seed: u64, flows: u64) -> (usize, usize, u64) {
     (eligible, pass, c.nodes[0].io.frames_sent)
 }
 
+fn unscale(r: &mut pfsync::wire::StateRecord) {
+    for p in [&mut r.src, &mut r.dst] {
+        p.wscale = 0;
+        p.seqhi = p.seqlo.wrapping_add(65535);
+    }
+}
+
 #[test]
 fn failover_keeps_every_established_flow() {
     let mut total = (0, 0);
@@ -160,6 +194,31 @@ fn failover_over_many_seeds() {
         total.1 as f64 / total.0 as f64
     );
     assert_eq!(total.0, total.1);
+}
+
+/// The hard case for any 1 s flush: unscaled 64 KB windows and flows moving
+/// up to 1460 bytes every 1-5 ms (~500 KB/s each). Reported, not a target.
+#[test]
+#[ignore = "report only; run in release"]
+fn failover_with_fast_unscaled_flows() {
+    let mix = FlowMix {
+        scaled: false,
+        min_gap_ms: 20,
+        spread_ms: 20,
+    };
+    let mut total = (0, 0);
+    for seed in 200..203 {
+        let (eligible, pass, _) = failover_run_mix(seed, 500, mix);
+        total.0 += eligible;
+        total.1 += pass;
+    }
+    println!(
+        "failover, fast unscaled flows: {}/{} = {:.4}",
+        total.1,
+        total.0,
+        total.1 as f64 / total.0 as f64
+    );
+    assert!(total.0 > 0);
 }
 
 /// B holds every state of A, each at least as new as A's copy was `lag` ago.
