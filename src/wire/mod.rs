@@ -33,6 +33,7 @@ pub mod reader;
 pub mod samples;
 pub mod state;
 pub mod state_format;
+pub mod state_view;
 pub mod tdb;
 pub mod upd_c;
 
@@ -51,6 +52,7 @@ pub use openbsd::{OpenBsdState, OpenBsdStateKey};
 pub use reader::{Dialect, Event, FrameReader, Message};
 pub use state::{IfName, Peer, Scrub, StateId, StateKey, StateRecord, TagName};
 pub use state_format::StateChecks;
+pub use state_view::StateView;
 pub use tdb::Tdb;
 pub use upd_c::UpdC;
 

@@ -385,3 +385,32 @@ fn walk_all_dialects(bytes: &[u8]) {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn view_checks_agree_with_decode(
+        v in version(),
+        n in any::<u8>(),
+        edits in proptest::collection::vec((any::<u16>(), any::<u8>()), 0..8),
+        insert in any::<bool>(),
+    ) {
+        let mut bytes = vec![0u8; v.state_len()];
+        samples::state(v, n).emit(v, &mut bytes).unwrap();
+        for (at, b) in edits {
+            let i = usize::from(at) % bytes.len();
+            bytes[i] = b;
+        }
+        let checks = if insert { StateChecks::Insert } else { StateChecks::Update };
+        let decoded = StateRecord::decode(&bytes, v, checks);
+        let view = StateView::new_checked(&bytes, v, checks);
+        prop_assert_eq!(view.map(|w| w.to_record()), decoded);
+        if let Ok(w) = view {
+            let s = decoded.unwrap();
+            prop_assert_eq!(w.state_id(), s.id);
+            prop_assert_eq!(w.src(), s.src);
+            prop_assert_eq!(w.dst(), s.dst);
+            prop_assert_eq!(w.timeout(), s.timeout);
+            prop_assert_eq!(w.expire(), s.expire);
+        }
+    }
+}

@@ -25,6 +25,60 @@ impl StateId {
     }
 }
 
+/// `raw` with every byte from the first NUL on set to zero, or `None` if it has
+/// no NUL. The receive path runs this for every name of every state, so it
+/// works on 16 bytes at a time: a NUL is found with the classic "has zero
+/// byte" bit trick on a u128 (the lowest flagged byte is always the first
+/// NUL; borrows only flag bytes above it) and the tail is masked off.
+#[inline(always)]
+fn terminated<const N: usize>(raw: &[u8; N]) -> Option<[u8; N]> {
+    const ONES: u128 = u128::from_le_bytes([0x01; 16]);
+    const HIGHS: u128 = u128::from_le_bytes([0x80; 16]);
+    let mut out = [0u8; N];
+    let mut found = false;
+    let mut chunks = raw.chunks_exact(16).zip(out.chunks_exact_mut(16));
+    for (src, dst) in &mut chunks {
+        if found {
+            continue;
+        }
+        let x = u128::from_le_bytes(<[u8; 16]>::try_from(src).unwrap_or([0; 16]));
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        let kept = if zeros == 0 {
+            x
+        } else {
+            found = true;
+            let end = zeros.trailing_zeros() / 8;
+            x & ((1u128 << (end * 8)) - 1)
+        };
+        dst.copy_from_slice(&kept.to_le_bytes());
+    }
+    // Lengths that are not a multiple of 16 (none today) finish bytewise.
+    let tail_src = raw.chunks_exact(16).remainder();
+    let tail_dst = out.chunks_exact_mut(16).into_remainder();
+    for (s, d) in tail_src.iter().zip(tail_dst.iter_mut()) {
+        found |= *s == 0;
+        if !found {
+            *d = *s;
+        }
+    }
+    found.then_some(out)
+}
+
+/// True if `raw` holds a NUL: the same u128 test as [`terminated`], without the copy.
+#[inline(always)]
+pub(crate) fn has_nul<const N: usize>(raw: &[u8; N]) -> bool {
+    const ONES: u128 = u128::from_le_bytes([0x01; 16]);
+    const HIGHS: u128 = u128::from_le_bytes([0x80; 16]);
+    let mut zeros = 0u128;
+    let chunks = raw.chunks_exact(16);
+    let tail = chunks.remainder();
+    for src in chunks {
+        let x = u128::from_le_bytes(<[u8; 16]>::try_from(src).unwrap_or([0; 16]));
+        zeros |= x.wrapping_sub(ONES) & !x & HIGHS;
+    }
+    zeros != 0 || tail.contains(&0)
+}
+
 /// An interface name as carried on the wire: 16 bytes, guaranteed to hold a NUL.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct IfName([u8; IfName::LEN]);
@@ -36,10 +90,7 @@ impl IfName {
     /// Accepts the raw field only if a NUL terminates it within 16 bytes; the
     /// bytes after the first NUL are zeroed so equal names compare equal.
     pub fn from_wire(raw: &[u8; IfName::LEN]) -> Option<IfName> {
-        let end = raw.iter().position(|&b| b == 0)?;
-        let mut name = [0u8; IfName::LEN];
-        name.get_mut(..end)?.copy_from_slice(raw.get(..end)?);
-        Some(IfName(name))
+        terminated(raw).map(IfName)
     }
 
     /// From a Rust string: at most 15 bytes, no interior NUL.
@@ -87,10 +138,7 @@ impl TagName {
     pub const EMPTY: TagName = TagName([0; TagName::LEN]);
 
     pub fn from_wire(raw: &[u8; TagName::LEN]) -> Option<TagName> {
-        let end = raw.iter().position(|&b| b == 0)?;
-        let mut name = [0u8; TagName::LEN];
-        name.get_mut(..end)?.copy_from_slice(raw.get(..end)?);
-        Some(TagName(name))
+        terminated(raw).map(TagName)
     }
 
     pub fn new(s: &str) -> Option<TagName> {
@@ -268,6 +316,36 @@ mod tests {
         assert_eq!(name.as_bytes(), b"xxx");
         assert_eq!(name.as_wire()[4], 0, "bytes after the NUL are cleared");
         assert!(IfName::new("em0123456789abcd").is_none());
+    }
+
+    #[test]
+    fn name_termination_matches_a_bytewise_scan() {
+        fn naive<const N: usize>(raw: &[u8; N]) -> Option<[u8; N]> {
+            let end = raw.iter().position(|&b| b == 0)?;
+            let mut out = *raw;
+            out[end..].fill(0);
+            Some(out)
+        }
+        for end in 0..=64 {
+            for filler in [0x01u8, 0x7f, 0x80, 0xff] {
+                let mut raw = [filler; 64];
+                if end < 64 {
+                    raw[end] = 0;
+                    if end + 1 < 64 {
+                        raw[end + 1] = 0x01; // a byte after the NUL that must be cleared
+                    }
+                }
+                assert_eq!(
+                    terminated(&raw),
+                    naive(&raw),
+                    "tag end {end} filler {filler:#x}"
+                );
+                assert_eq!(has_nul(&raw), end < 64);
+                let short: [u8; 16] = raw[..16].try_into().unwrap();
+                assert_eq!(terminated(&short), naive(&short), "ifname end {end}");
+                assert_eq!(has_nul(&short), end < 16);
+            }
+        }
     }
 
     #[test]

@@ -302,10 +302,31 @@ impl StateRecord {
         version: MsgVersion,
         checks: StateChecks,
     ) -> core::result::Result<StateRecord, Reject> {
+        let mut s = StateRecord::default();
+        s.decode_into(bytes, version, checks)?;
+        Ok(s)
+    }
+
+    /// Decodes into `self`, overwriting every field, without moving a whole
+    /// record around: the cheapest way to receive many states into one
+    /// scratch record. On error `self` holds an unspecified mix of old and new
+    /// values (never anything unchecked is promised; use the error).
+    pub fn decode_into(
+        &mut self,
+        bytes: &[u8],
+        version: MsgVersion,
+        checks: StateChecks,
+    ) -> core::result::Result<(), Reject> {
         match version {
-            MsgVersion::V1301 => decode_1301(record(bytes).map_err(|_| Reject::Short)?, checks),
-            MsgVersion::V1400 => decode_1400(record(bytes).map_err(|_| Reject::Short)?, checks),
-            MsgVersion::V1500 => decode_1500(record(bytes).map_err(|_| Reject::Short)?, checks),
+            MsgVersion::V1301 => {
+                decode_1301(record(bytes).map_err(|_| Reject::Short)?, checks, self)
+            }
+            MsgVersion::V1400 => {
+                decode_1400(record(bytes).map_err(|_| Reject::Short)?, checks, self)
+            }
+            MsgVersion::V1500 => {
+                decode_1500(record(bytes).map_err(|_| Reject::Short)?, checks, self)
+            }
         }
     }
 
@@ -438,7 +459,8 @@ fn emit_common(s: &StateRecord, b: &mut [u8]) {
 fn decode_1301(
     b: &[u8; v1301_field::LEN],
     checks: StateChecks,
-) -> core::result::Result<StateRecord, Reject> {
+    s: &mut StateRecord,
+) -> core::result::Result<(), Reject> {
     use v1301_field as f;
     let af = u8_at(b, f::AF);
     let timeout = u8_at(b, f::TIMEOUT);
@@ -451,8 +473,7 @@ fn decode_1301(
         af,
         checks,
     )?;
-    let mut s = StateRecord::default();
-    decode_common(b, &mut s)?;
+    decode_common(b, s)?;
     let proto = u8_at(b, f::PROTO);
     s.wire_af = af;
     s.stack_af = af;
@@ -464,7 +485,21 @@ fn decode_1301(
     s.state_flags = u16::from(u8_at(b, f::STATE_FLAGS));
     s.timeout = timeout;
     s.sync_flags = u8_at(b, f::SYNC_FLAGS);
-    Ok(s)
+    let d = StateRecord::default();
+    s.qid = d.qid;
+    s.pqid = d.pqid;
+    s.dnpipe = d.dnpipe;
+    s.dnrpipe = d.dnrpipe;
+    s.rtableid = d.rtableid;
+    s.min_ttl = d.min_ttl;
+    s.set_tos = d.set_tos;
+    s.max_mss = d.max_mss;
+    s.set_prio = d.set_prio;
+    s.rt = d.rt;
+    s.rt_ifname = d.rt_ifname;
+    s.orig_ifname = d.orig_ifname;
+    s.tagname = d.tagname;
+    Ok(())
 }
 
 fn emit_1301(s: &StateRecord, b: &mut [u8; v1301_field::LEN]) {
@@ -484,7 +519,8 @@ fn emit_1301(s: &StateRecord, b: &mut [u8; v1301_field::LEN]) {
 fn decode_1400(
     b: &[u8; v1400_field::LEN],
     checks: StateChecks,
-) -> core::result::Result<StateRecord, Reject> {
+    s: &mut StateRecord,
+) -> core::result::Result<(), Reject> {
     use v1400_field as f;
     let af = u8_at(b, f::AF);
     let timeout = u8_at(b, f::TIMEOUT);
@@ -497,8 +533,7 @@ fn decode_1400(
         af,
         checks,
     )?;
-    let mut s = StateRecord::default();
-    decode_common(b, &mut s)?;
+    decode_common(b, s)?;
     s.rt_ifname = IfName::from_wire(&get(b, f::RT_IFNAME)).ok_or(Reject::RtIfName)?;
     let proto = u8_at(b, f::PROTO);
     s.wire_af = af;
@@ -521,7 +556,9 @@ fn decode_1400(
     s.max_mss = be16(b, f::MAX_MSS);
     s.set_prio = get(b, f::SET_PRIO);
     s.rt = u8_at(b, f::RT);
-    Ok(s)
+    s.orig_ifname = IfName::EMPTY;
+    s.tagname = TagName::EMPTY;
+    Ok(())
 }
 
 fn emit_1400(s: &StateRecord, b: &mut [u8; v1400_field::LEN]) {
@@ -552,7 +589,8 @@ fn emit_1400(s: &StateRecord, b: &mut [u8; v1400_field::LEN]) {
 fn decode_1500(
     b: &[u8; v1500_field::LEN],
     checks: StateChecks,
-) -> core::result::Result<StateRecord, Reject> {
+    s: &mut StateRecord,
+) -> core::result::Result<(), Reject> {
     use v1500_field as f;
     let af = u8_at(b, f::WIRE_AF);
     let timeout = u8_at(b, f::TIMEOUT);
@@ -565,8 +603,7 @@ fn decode_1500(
         af,
         checks,
     )?;
-    let mut s = StateRecord::default();
-    decode_common(b, &mut s)?;
+    decode_common(b, s)?;
     s.rt_ifname = IfName::from_wire(&get(b, f::RT_IFNAME)).ok_or(Reject::RtIfName)?;
     s.orig_ifname = IfName::from_wire(&get(b, f::ORIG_IFNAME)).ok_or(Reject::OrigIfName)?;
     s.tagname = TagName::from_wire(&get(b, f::TAGNAME)).ok_or(Reject::TagName)?;
@@ -590,7 +627,7 @@ fn decode_1500(
     s.set_tos = u8_at(b, f::SET_TOS);
     s.set_prio = get(b, f::SET_PRIO);
     s.sync_flags = 0;
-    Ok(s)
+    Ok(())
 }
 
 fn emit_1500(s: &StateRecord, b: &mut [u8; v1500_field::LEN]) {

@@ -423,3 +423,18 @@ fn every_prefix_of_a_frame_is_handled_without_panic() {
         }
     }
 }
+
+#[test]
+fn decode_into_overwrites_every_field() {
+    // Decoding a 1301 record into a scratch that held a 1500 state must give
+    // exactly what a fresh decode gives.
+    for v in ALL_VERSIONS {
+        let mut buf = vec![0u8; v.state_len()];
+        samples::state(v, 4).emit(v, &mut buf).unwrap();
+        for prior in ALL_VERSIONS {
+            let mut scratch = samples::state(prior, 200);
+            scratch.decode_into(&buf, v, StateChecks::Insert).unwrap();
+            assert_eq!(scratch, samples::state(v, 4), "{prior:?} then {v:?}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Wire codec cost per record against a memcpy of the same bytes, both measured
+//! in the same run. Each iteration handles a batch of `BATCH` records laid out
+//! back to back, as in a frame; `scripts/bench-wire-ratios.sh` divides by
+//! `BATCH` and prints ns/record and the ratios (and, with `--callgrind`,
+//! instruction counts, which a loaded machine does not disturb).
+//!
+//! - validate: `StateView::new_checked`, every receive check, no copy.
+//! - decode: `StateRecord::decode_into` a reused record (checks included).
+//! - parse: `StateRecord::parse`, a new owned record per call.
+//! - encode: `emit` into the frame buffer.
+//!
+//! UPD_C has no view: its validate/decode/parse are all `UpdC::parse`.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use pfsync::wire::samples;
+use pfsync::wire::{MsgVersion, StateChecks, StateRecord, StateView, UpdC};
+
+const BATCH: usize = 64;
+
+fn bench_states(c: &mut Criterion) {
+    for (name, v) in [
+        ("state_1301", MsgVersion::V1301),
+        ("state_1400", MsgVersion::V1400),
+        ("state_1500", MsgVersion::V1500),
+    ] {
+        let len = v.state_len();
+        let states: Vec<StateRecord> = (0..BATCH).map(|i| samples::state(v, i as u8)).collect();
+        let mut wire = vec![0u8; len * BATCH];
+        for (s, dst) in states.iter().zip(wire.chunks_mut(len)) {
+            s.emit(v, dst).unwrap();
+        }
+        let mut out = vec![0u8; len * BATCH];
+        let mut scratch = StateRecord::default();
+
+        let mut g = c.benchmark_group(name);
+        g.throughput(Throughput::Elements(BATCH as u64));
+        g.bench_function("memcpy", |b| {
+            b.iter(|| {
+                out.copy_from_slice(black_box(&wire));
+                black_box(&out);
+            })
+        });
+        g.bench_function("validate", |b| {
+            b.iter(|| {
+                for rec in black_box(&wire).chunks_exact(len) {
+                    black_box(StateView::new_checked(rec, v, StateChecks::Insert).unwrap());
+                }
+            })
+        });
+        g.bench_function("decode", |b| {
+            b.iter(|| {
+                for rec in black_box(&wire).chunks_exact(len) {
+                    scratch.decode_into(rec, v, StateChecks::Insert).unwrap();
+                    black_box(&scratch);
+                }
+            })
+        });
+        g.bench_function("parse", |b| {
+            b.iter(|| {
+                for rec in black_box(&wire).chunks_exact(len) {
+                    black_box(StateRecord::parse(rec, v).unwrap());
+                }
+            })
+        });
+        g.bench_function("encode", |b| {
+            b.iter(|| {
+                for (s, dst) in black_box(&states).iter().zip(out.chunks_exact_mut(len)) {
+                    black_box(s.emit(v, dst).unwrap());
+                }
+                black_box(&out);
+            })
+        });
+        g.finish();
+    }
+}
+
+fn bench_upd_c(c: &mut Criterion) {
+    let recs: Vec<UpdC> = (0..BATCH).map(|i| samples::upd_c(i as u8)).collect();
+    let len = UpdC::LEN;
+    let mut wire = vec![0u8; len * BATCH];
+    for (u, dst) in recs.iter().zip(wire.chunks_mut(len)) {
+        u.emit(dst).unwrap();
+    }
+    let mut out = vec![0u8; len * BATCH];
+    let mut g = c.benchmark_group("upd_c");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("memcpy", |b| {
+        b.iter(|| {
+            out.copy_from_slice(black_box(&wire));
+            black_box(&out);
+        })
+    });
+    g.bench_function("parse", |b| {
+        b.iter(|| {
+            for rec in black_box(&wire).chunks_exact(len) {
+                black_box(UpdC::parse(rec).unwrap());
+            }
+        })
+    });
+    g.bench_function("encode", |b| {
+        b.iter(|| {
+            for (u, dst) in black_box(&recs).iter().zip(out.chunks_exact_mut(len)) {
+                black_box(u.emit(dst).unwrap());
+            }
+            black_box(&out);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_states, bench_upd_c);
+criterion_main!(benches);

@@ -1,0 +1,75 @@
+//! Runs one wire operation many times, for instruction counting under
+//! `valgrind --tool=callgrind` (scripts/bench-wire-ratios.sh --callgrind).
+//!
+//!     wire_cost 1301|1400|1500|upd_c none|memcpy|validate|decode|parse|encode ITERATIONS
+//!
+//! `none` is the loop alone; subtract it from the others. `decode` reuses one
+//! scratch record (`decode_into`), `parse` returns a new one each time.
+
+use pfsync::wire::samples;
+use pfsync::wire::{MsgVersion, StateChecks, StateRecord, StateView, UpdC};
+use std::hint::black_box;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [kind, op, iters] = args.as_slice() else {
+        eprintln!("usage: wire_cost 1301|1400|1500|upd_c OP ITERATIONS");
+        return ExitCode::from(2);
+    };
+    let iters: u64 = iters.parse().unwrap_or(0);
+    let version = match kind.as_str() {
+        "1301" => Some(MsgVersion::V1301),
+        "1400" => Some(MsgVersion::V1400),
+        "1500" => Some(MsgVersion::V1500),
+        _ => None,
+    };
+    let (len, wire) = match version {
+        Some(v) => {
+            let mut w = vec![0u8; v.state_len()];
+            samples::state(v, 3).emit(v, &mut w).unwrap();
+            (v.state_len(), w)
+        }
+        None => {
+            let mut w = vec![0u8; UpdC::LEN];
+            samples::upd_c(3).emit(&mut w).unwrap();
+            (UpdC::LEN, w)
+        }
+    };
+    let mut out = vec![0u8; len];
+    let state = version.map(|v| samples::state(v, 3)).unwrap_or_default();
+    let mut scratch = StateRecord::default();
+    let upd_c = samples::upd_c(3);
+    for _ in 0..iters {
+        let wire = black_box(&wire[..]);
+        match (version, op.as_str()) {
+            (_, "none") => {}
+            (_, "memcpy") => out.copy_from_slice(wire),
+            (Some(v), "validate") => {
+                black_box(StateView::new_checked(wire, v, StateChecks::Insert).is_ok());
+            }
+            (Some(v), "decode") => {
+                black_box(scratch.decode_into(wire, v, StateChecks::Insert).is_ok());
+            }
+            (Some(v), "parse") => {
+                black_box(StateRecord::parse(wire, v)).ok();
+            }
+            (Some(v), "encode") => {
+                black_box(black_box(&state).emit(v, &mut out).is_ok());
+            }
+            (None, "validate" | "decode" | "parse") => {
+                black_box(UpdC::parse(wire)).ok();
+            }
+            (None, "encode") => {
+                black_box(black_box(&upd_c).emit(&mut out).is_ok());
+            }
+            _ => {
+                eprintln!("unknown operation {op}");
+                return ExitCode::from(2);
+            }
+        }
+        black_box(&out);
+        black_box(&scratch);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,133 @@
+//! A checked, borrowed full-state record (smoltcp's `Packet::new_checked`
+//! idea): every receive check of [`StateRecord::decode`] without copying the
+//! record out. The engine can validate a whole section, look at the identity,
+//! timeout and peers it needs for an update, and decode the full record only
+//! when it must import it.
+
+use super::action::MsgVersion;
+use super::field::{be32, get, u8_at, Field};
+use super::peer;
+use super::state::{has_nul, Peer, StateId, StateRecord};
+use super::state_format::{
+    check_values, common_field, v1301_field, v1400_field, v1500_field, StateChecks,
+};
+use super::Reject;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateView<'a> {
+    /// Exactly `version.state_len()` bytes.
+    bytes: &'a [u8],
+    version: MsgVersion,
+}
+
+impl<'a> StateView<'a> {
+    /// Checks the first `version.state_len()` bytes of `bytes` as `decode`
+    /// would, in the same order, naming the same failure.
+    pub fn new_checked(
+        bytes: &'a [u8],
+        version: MsgVersion,
+        checks: StateChecks,
+    ) -> Result<StateView<'a>, Reject> {
+        let bytes = bytes.get(..version.state_len()).ok_or(Reject::Short)?;
+        let (timeout, direction, af) = match version {
+            MsgVersion::V1301 => (
+                u8_at(bytes, v1301_field::TIMEOUT),
+                u8_at(bytes, v1301_field::DIRECTION),
+                u8_at(bytes, v1301_field::AF),
+            ),
+            MsgVersion::V1400 => (
+                u8_at(bytes, v1400_field::TIMEOUT),
+                u8_at(bytes, v1400_field::DIRECTION),
+                u8_at(bytes, v1400_field::AF),
+            ),
+            MsgVersion::V1500 => (
+                u8_at(bytes, v1500_field::TIMEOUT),
+                u8_at(bytes, v1500_field::DIRECTION),
+                u8_at(bytes, v1500_field::WIRE_AF),
+            ),
+        };
+        check_values(
+            timeout,
+            u8_at(bytes, peer_state(common_field::SRC)),
+            u8_at(bytes, peer_state(common_field::DST)),
+            direction,
+            af,
+            checks,
+        )?;
+        if !has_nul(&get(bytes, common_field::IFNAME)) {
+            return Err(Reject::IfName);
+        }
+        if get(bytes, common_field::CREATORID) == [0; 4] {
+            return Err(Reject::CreatorId);
+        }
+        match version {
+            MsgVersion::V1301 => {}
+            MsgVersion::V1400 => {
+                if !has_nul(&get(bytes, v1400_field::RT_IFNAME)) {
+                    return Err(Reject::RtIfName);
+                }
+            }
+            MsgVersion::V1500 => {
+                if !has_nul(&get(bytes, v1500_field::RT_IFNAME)) {
+                    return Err(Reject::RtIfName);
+                }
+                if !has_nul(&get(bytes, v1500_field::ORIG_IFNAME)) {
+                    return Err(Reject::OrigIfName);
+                }
+                if !has_nul(&get(bytes, v1500_field::TAGNAME)) {
+                    return Err(Reject::TagName);
+                }
+            }
+        }
+        Ok(StateView { bytes, version })
+    }
+
+    pub fn version(&self) -> MsgVersion {
+        self.version
+    }
+
+    /// The record's bytes, exactly `version().state_len()` long.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    pub fn state_id(&self) -> StateId {
+        StateId {
+            id: get(self.bytes, common_field::ID),
+            creatorid: get(self.bytes, common_field::CREATORID),
+        }
+    }
+
+    pub fn src(&self) -> Peer {
+        peer::decode(&get(self.bytes, common_field::SRC))
+    }
+
+    pub fn dst(&self) -> Peer {
+        peer::decode(&get(self.bytes, common_field::DST))
+    }
+
+    pub fn timeout(&self) -> u8 {
+        match self.version {
+            MsgVersion::V1301 => u8_at(self.bytes, v1301_field::TIMEOUT),
+            MsgVersion::V1400 => u8_at(self.bytes, v1400_field::TIMEOUT),
+            MsgVersion::V1500 => u8_at(self.bytes, v1500_field::TIMEOUT),
+        }
+    }
+
+    pub fn expire(&self) -> u32 {
+        be32(self.bytes, common_field::EXPIRE)
+    }
+
+    /// The whole record, decoded. Cannot fail: the view is checked.
+    pub fn to_record(&self) -> StateRecord {
+        let mut s = StateRecord::default();
+        // The view passed the Update checks at least, which are all decode
+        // applies with `Update`; on the impossible error `s` stays default.
+        let _ = s.decode_into(self.bytes, self.version, StateChecks::Update);
+        s
+    }
+}
+
+const fn peer_state(peer_field: Field<32>) -> Field<1> {
+    Field::at(peer_field.off + peer::field::STATE.off)
+}
