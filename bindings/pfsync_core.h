@@ -264,7 +264,9 @@ struct pfsync_rs_host_ops {
 	 * Create a pf state from a validated record and store `slot` in it.
 	 * `flags` are PFSYNC_RS_SI_*.  0 = created, or deliberately skipped as
 	 * stock does on the network path (unknown interface); EEXIST = pf
-	 * already has that id; EINVAL = refused; ENOMEM = no memory or limit.
+	 * already has that id; EINVAL = refused; ENOMEM = no memory or limit;
+	 * EDEADLK = called outside pfsync_rs_on_frame_received (importing needs
+	 * pf's rules lock, which the shim only holds on the input path).
 	 */
 	int	(*state_import)(void *ctx, const struct pfsync_rs_import *rec,
 		    uint32_t flags, const uint8_t slot[PFSYNC_RS_SLOT_LEN]);

@@ -974,16 +974,15 @@ pfsync_rs_host_state_import(void *ctx, const struct pfsync_rs_import *rec,
     uint32_t flags, const uint8_t *slot)
 {
 	struct pfsync_rs_softc *sc = ctx;
-	int error;
-	PF_RULES_RLOCK_TRACKER;
 
-	/* The input path already holds the rules lock (pfsync_io.c). */
-	if (sc->sc_in_input)
-		return (pfsync_rs_import_locked(rec, flags, slot));
-	PF_RULES_RLOCK();
-	error = pfsync_rs_import_locked(rec, flags, slot);
-	PF_RULES_RUNLOCK();
-	return (error);
+	/*
+	 * Importing needs the rules lock, which ranks above the engine lock:
+	 * only the input path, which took it before entering the engine, may
+	 * import.  Elsewhere taking it here could deadlock against input.
+	 */
+	if (!sc->sc_in_input)
+		return (EDEADLK);
+	return (pfsync_rs_import_locked(rec, flags, slot));
 }
 
 /* DIOCADDSTATE: pf holds the rules lock; Rust validates before pf is touched. */
