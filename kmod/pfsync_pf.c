@@ -226,6 +226,14 @@ pfsync_rs_park(struct pfsync_rs_softc *sc, struct pf_kstate *st, uint8_t ev)
 {
 	int kick = 0;
 
+	/*
+	 * While pfsync0 is down the engine ignores state events: do not park
+	 * them.  A state parked before the interface went down is still
+	 * delivered (and ignored) so that its reference is released.
+	 */
+	if ((sc->sc_ifp->if_drv_flags & IFF_DRV_RUNNING) == 0 &&
+	    st->sync_state == PFSYNC_S_NONE)
+		return;
 	mtx_lock(&sc->sc_inbox_mtx);
 	if (sc->sc_dying) {
 		mtx_unlock(&sc->sc_inbox_mtx);
