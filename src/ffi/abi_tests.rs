@@ -529,3 +529,38 @@ fn an_installed_key_signs_every_frame_and_clearing_it_stops() {
     assert_eq!(plain.len(), len, "unsigned again");
     pfsync_rs_engine_destroy(eng);
 }
+
+#[test]
+fn a_deferred_packet_comes_back_through_its_token_exactly_once() {
+    let mut fake = Fake::default();
+    let ctx = (&mut fake as *mut Fake).cast::<c_void>();
+    let hostid = [1u8, 2, 3, 4];
+    let eng = pfsync_rs_engine_create(1, RELEASE_15, &OPS, ctx, hostid.as_ptr(), 7, 0);
+    assert!(!eng.is_null());
+    let mut cfg = config("em1");
+    cfg.flags = sys::PFSYNC_RS_CFG_DEFER;
+    assert_eq!(pfsync_rs_on_config_changed(eng, &cfg, 1_000), 0);
+    pfsync_rs_on_running_changed(eng, 1, 2_000);
+    let mut flags = pfsync_rs_status_flags(eng);
+    assert_ne!(flags & sys::PFSYNC_RS_CFG_DEFER, 0);
+
+    let id = StateId {
+        id: [0, 0, 0, 0, 0, 0, 0, 5],
+        creatorid: [1, 2, 3, 4],
+    };
+    let mut slot = [0u8; 12];
+    pfsync_rs_slot_init(slot.as_mut_ptr());
+    fake.states.push((id, slot));
+    pfsync_rs_on_state_inserted(eng, &info(&id), slot.as_mut_ptr(), 3_000);
+    let kept = pfsync_rs_on_defer_requested(eng, &info(&id), slot.as_mut_ptr(), 42, 3_001);
+    assert_eq!(kept, 1);
+    assert!(fake.released.is_empty());
+
+    // defer_delay is 20 ms: by then the packet must have been let go, once.
+    run_timers(eng, 3_001, 1_000_000_000);
+    assert_eq!(fake.released, [(42, 1)]);
+    flags = pfsync_rs_status_flags(eng);
+    assert_ne!(flags & sys::PFSYNC_RS_CFG_DEFER, 0);
+    pfsync_rs_engine_destroy(eng);
+    assert_eq!(fake.released.len(), 1, "destroy does not release it again");
+}
