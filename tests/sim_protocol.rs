@@ -322,3 +322,53 @@ fn a_sender_that_goes_away_mid_bulk_makes_the_requester_retry_on_silence() {
     assert_eq!(c.nodes[1].engine.bulk_request_state(), ReqState::Requested);
     assert_eq!(c.nodes[1].io.demotion, 240, "still demoted while retrying");
 }
+
+#[test]
+fn an_unpaced_bulk_sends_the_whole_table_at_once() {
+    let mut a = node_config(0);
+    a.bulk_rate_bytes_per_sec = 0;
+    let mut c = pfsync::sim::Cluster::new(32, &[a, node_config(1)]).unwrap();
+    c.start(0).unwrap();
+    c.run_for(Duration::from_millis(100));
+    for n in 1..=1000 {
+        c.nodes[0].table.insert_local(tcp_state(0, n)).unwrap();
+    }
+    c.start(1).unwrap();
+    c.run_for(Duration::from_millis(100));
+    assert_eq!(c.nodes[1].table.len(), 1000);
+    assert_eq!(c.nodes[1].engine.bulk_request_state(), ReqState::Done);
+}
+
+#[test]
+fn three_nodes_share_states_and_a_late_joiner_gets_them_all() {
+    let mut c =
+        pfsync::sim::Cluster::new(33, &[node_config(0), node_config(1), node_config(2)]).unwrap();
+    c.start(0).unwrap();
+    c.start(1).unwrap();
+    c.run_for(Duration::from_secs(1));
+    let now = c.now;
+    c.with_node(0, |a| {
+        for n in 1..=100 {
+            a.create_state(now, tcp_state(0, n));
+        }
+    });
+    c.with_node(1, |b| {
+        for n in 1..=50 {
+            b.create_state(now, tcp_state(1, n));
+        }
+    });
+    c.run_for(Duration::from_secs(2));
+    assert_eq!(c.nodes[0].table.len(), 150);
+    assert_eq!(c.nodes[1].table.len(), 150);
+    // Both peers answer the newcomer's request; the first BUS END completes it.
+    c.start(2).unwrap();
+    c.run_for(Duration::from_secs(1));
+    assert_eq!(c.nodes[2].table.len(), 150);
+    assert_eq!(c.nodes[2].engine.extra_stats().bulk_completed, 1);
+    assert_eq!(c.nodes[2].io.demotion, 0);
+    assert_eq!(
+        c.nodes[0].engine.extra_stats().bulk_requests_answered,
+        2,
+        "B's and C's requests"
+    );
+}

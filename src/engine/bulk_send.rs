@@ -176,7 +176,11 @@ impl<X: FrameExtension> Engine<X> {
     /// table queues BUS END and returns to idle.
     fn bulk_send_burst<H: Host>(&mut self, now: Instant, host: &mut H) -> SendState {
         let frame_cost = self.frame_bytes_estimate();
-        let rate = self.config.bulk_rate_bytes_per_sec;
+        // 0 = no pacing: the whole table in one go.
+        let rate = match self.config.bulk_rate_bytes_per_sec {
+            0 => u64::MAX / 4,
+            r => r,
+        };
         // A burst may hold two ticks' worth, and always at least one frame.
         let tick = self.config.bulk_tick;
         let cap = (u128::from(rate) * 2 * u128::from(tick.as_nanos()) / 1_000_000_000)

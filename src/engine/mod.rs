@@ -121,7 +121,8 @@ pub struct Config {
     pub buckets: u16,
     /// pfsync0 MTU (default 1500): IP header + frame.
     pub mtu: u16,
-    /// Bulk sender pacing in bytes per second of pfsync frames.
+    /// Bulk sender pacing in bytes per second on the link (IP headers
+    /// included); 0 = unpaced.
     pub bulk_rate_bytes_per_sec: u64,
     /// Bulk sender wake-up granularity (the kernel's tick).
     pub bulk_tick: Duration,
