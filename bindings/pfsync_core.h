@@ -477,6 +477,14 @@ uint32_t pfsync_rs_effective_version(const struct pfsync_rs_engine *eng);
 int	pfsync_rs_stats_export(const struct pfsync_rs_engine *eng,
 	    void *out, size_t len);
 
+/*
+ * `frames` the engine had handed to `send` (and counted in opackets) were
+ * then refused by ip_output/ip6_output: count them in oerrors instead, as
+ * stock does.
+ */
+void	pfsync_rs_on_transmit_failed(struct pfsync_rs_engine *eng,
+	    uint32_t frames);
+
 /* Zero every counter (a write to net.pfsync.stats, as `netstat -z` does). */
 void	pfsync_rs_stats_clear(struct pfsync_rs_engine *eng);
 

@@ -362,6 +362,9 @@ extern "C" {
     ) -> core::ffi::c_int;
 }
 extern "C" {
+    pub fn pfsync_rs_on_transmit_failed(eng: *mut pfsync_rs_engine, frames: u32);
+}
+extern "C" {
     pub fn pfsync_rs_stats_clear(eng: *mut pfsync_rs_engine);
 }
 extern "C" {

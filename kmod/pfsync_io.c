@@ -310,8 +310,8 @@ pfsync_rs_host_send(void *ctx, const uint8_t *frame, size_t len)
 /*
  * Transmit what the engine queued, outside every engine and pf lock (pf
  * filters our own output).  sc_cfg_sx keeps the multicast options stable.
- * Errors from ip_output are logged to the interface; the engine counted the
- * frame when it queued it.
+ * The engine counted each frame as sent when it was queued; refusals by
+ * ip_output are reported back so they move to oerrors.
  */
 void
 pfsync_rs_tx_task(void *arg, int pending __unused)
@@ -319,6 +319,7 @@ pfsync_rs_tx_task(void *arg, int pending __unused)
 	struct pfsync_rs_softc *sc = arg;
 	struct epoch_tracker et;
 	struct mbuf *frames, *data, *m, *n;
+	uint32_t failed = 0;
 	int error;
 
 	mtx_lock(&sc->sc_txq_mtx);
@@ -350,8 +351,10 @@ pfsync_rs_tx_task(void *arg, int pending __unused)
 			error = EAFNOSUPPORT;
 			break;
 		}
-		if (error != 0)
+		if (error != 0) {
 			if_inc_counter(sc->sc_ifp, IFCOUNTER_OERRORS, 1);
+			failed++;
+		}
 	}
 	/* Released deferred packets: ordinary traffic, already filtered. */
 	for (m = data; m != NULL; m = n) {
@@ -375,6 +378,12 @@ pfsync_rs_tx_task(void *arg, int pending __unused)
 	}
 	NET_EPOCH_EXIT(et);
 	sx_sunlock(&sc->sc_cfg_sx);
+	if (failed > 0) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			pfsync_rs_on_transmit_failed(sc->sc_engine, failed);
+		pfsync_rs_engine_leave(sc);
+	}
 	CURVNET_RESTORE();
 }
 

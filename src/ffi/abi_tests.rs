@@ -288,6 +288,13 @@ fn inserted_state_goes_out_as_ins_1500_and_is_counted() {
     );
     assert_eq!(stat(&stats, 12), fake.sent.len() as u64, "opackets");
     assert_eq!(stat(&stats, 16 + 17 + 15), 1, "oacts[INS_1500]");
+    pfsync_rs_on_transmit_failed(eng, 1);
+    assert_eq!(
+        pfsync_rs_stats_export(eng, stats.as_mut_ptr().cast(), 400),
+        0
+    );
+    assert_eq!(stat(&stats, 12), fake.sent.len() as u64 - 1, "opackets");
+    assert_eq!(stat(&stats, 15), 1, "oerrors");
     let mut small = [0u8; 368];
     assert_eq!(
         pfsync_rs_stats_export(eng, small.as_mut_ptr().cast(), 368),

@@ -33,6 +33,8 @@ pub struct KernelEngine {
     alloc_failures_base: u64,
     /// The latest `now` the shim gave; teardown has no clock of its own.
     last_now: Instant,
+    /// Frames counted as sent that ip_output refused afterwards.
+    tx_failures: u64,
 }
 
 fn now(ns: u64) -> Instant {
@@ -129,6 +131,7 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
         ptr::addr_of_mut!((*p).stats_base).write(Stats::default());
         ptr::addr_of_mut!((*p).alloc_failures_base).write(crate::ffi::kalloc::failures());
         ptr::addr_of_mut!((*p).last_now).write(now(now_ns));
+        ptr::addr_of_mut!((*p).tx_failures).write(0);
     }
     p.cast()
 }
@@ -564,9 +567,22 @@ pub(crate) extern "C" fn pfsync_rs_stats_export(
     }
     // SAFETY: the shim passes its local struct pfsyncstats of `len` bytes.
     let buf = unsafe { core::slice::from_raw_parts_mut(out.cast::<u8>(), len) };
-    let stats = since(k.engine.stats(), &k.stats_base);
+    let mut stats = since(k.engine.stats(), &k.stats_base);
+    stats.opackets = stats.opackets.saturating_sub(k.tx_failures);
+    stats.oerrors = stats.oerrors.saturating_add(k.tx_failures);
     let nomem = crate::ffi::kalloc::failures().saturating_sub(k.alloc_failures_base);
     convert::write_stats(&stats, nomem, buf).err().unwrap_or(0)
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_on_transmit_failed(
+    eng: *mut sys::pfsync_rs_engine,
+    frames: u32,
+) {
+    // SAFETY: contract of `engine`.
+    if let Some(k) = unsafe { engine(eng) } {
+        k.tx_failures = k.tx_failures.saturating_add(u64::from(frames));
+    }
 }
 
 #[no_mangle]
@@ -575,6 +591,7 @@ pub(crate) extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) 
     if let Some(k) = unsafe { engine(eng) } {
         k.stats_base = *k.engine.stats();
         k.alloc_failures_base = crate::ffi::kalloc::failures();
+        k.tx_failures = 0;
     }
 }
 
