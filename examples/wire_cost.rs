@@ -5,9 +5,14 @@
 //!
 //! `none` is the loop alone; subtract it from the others. `decode` reuses one
 //! scratch record (`decode_into`), `parse` returns a new one each time.
+//! `reader` (owned `Event`s) and `views` (`ViewEvent`s) walk one frame of that record kind filled to a 1500-byte MTU
+//! (`FrameReader`, every record decoded and checked) and prints how many
+//! records a frame holds, to divide by.
 
 use pfsync::wire::samples;
-use pfsync::wire::{MsgVersion, StateChecks, StateRecord, StateView, UpdC};
+use pfsync::wire::{
+    FrameBuilder, FrameReader, MsgVersion, StateChecks, StateRecord, StateView, UpdC,
+};
 use std::hint::black_box;
 use std::process::ExitCode;
 
@@ -40,11 +45,39 @@ fn main() -> ExitCode {
     let state = version.map(|v| samples::state(v, 3)).unwrap_or_default();
     let mut scratch = StateRecord::default();
     let upd_c = samples::upd_c(3);
+    let mut frame = vec![0u8; 1460];
+    let (frame_len, per_frame) = {
+        let mut b = FrameBuilder::new(&mut frame, 1460).unwrap();
+        let mut n = 0;
+        while match version {
+            Some(v) => b.push_upd(v, &state).is_ok(),
+            None => b.push_upd_c(&upd_c).is_ok(),
+        } {
+            n += 1;
+        }
+        (b.finish([0; 16], true), n)
+    };
+    if op == "reader" || op == "views" {
+        println!("records per frame: {per_frame}");
+    }
     for _ in 0..iters {
         let wire = black_box(&wire[..]);
         match (version, op.as_str()) {
             (_, "none") => {}
             (_, "memcpy") => out.copy_from_slice(wire),
+            (_, "views") => {
+                for event in FrameReader::new(black_box(&frame[..frame_len]))
+                    .unwrap()
+                    .views()
+                {
+                    black_box(event).ok();
+                }
+            }
+            (_, "reader") => {
+                for event in FrameReader::new(black_box(&frame[..frame_len])).unwrap() {
+                    black_box(event).ok();
+                }
+            }
             (Some(v), "validate") => {
                 black_box(StateView::new_checked(wire, v, StateChecks::Insert).is_ok());
             }

@@ -18,14 +18,20 @@ if [ "$mode" = --callgrind ]; then
         valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" "$iters" 2>&1 |
             sed -n 's/.*refs: *//p' | tr -d ,
     }
-    printf '%-7s %7s %9s %6s %7s %6s %7s %6s %7s %6s\n' record memcpy validate ratio \
-        decode ratio parse ratio encode ratio
+    fmt='%-7s %7s %9s %6s %7s %6s %7s %6s %7s %6s %7s %6s %7s %6s\n'
+    # shellcheck disable=SC2059 # the format is a constant kept in a variable
+    printf "$fmt" record memcpy validate ratio decode ratio parse ratio encode ratio \
+        reader ratio views ratio
     for kind in 1301 1400 1500 upd_c; do
         base=$(count "$kind" none)
         line=$kind
         m=0
-        for op in memcpy validate decode parse encode; do
+        for op in memcpy validate decode parse encode reader views; do
             n=$((($(count "$kind" "$op") - base) / iters))
+            if [ "$op" = reader ] || [ "$op" = views ]; then
+                per_frame=$("$bin" "$kind" "$op" 0 | sed -n 's/records per frame: //p')
+                n=$((n / per_frame))
+            fi
             if [ "$op" = memcpy ]; then
                 m=$n
                 line="$line $n"
@@ -33,10 +39,11 @@ if [ "$mode" = --callgrind ]; then
                 line="$line $n $(awk -v a="$n" -v b="$m" 'BEGIN { printf "%.2f", a / b }')"
             fi
         done
-        # shellcheck disable=SC2086 # word splitting of $line is the point
-        printf '%-7s %7s %9s %6s %7s %6s %7s %6s %7s %6s\n' $line
+        # shellcheck disable=SC2059,SC2086 # constant format; splitting $line is the point
+        printf "$fmt" $line
     done
-    echo "(instructions per record; upd_c validate/decode/parse are all UpdC::parse)"
+    echo "(instructions per record; upd_c validate/decode/parse are all UpdC::parse;"
+    echo " reader/views = FrameReader Events/ViewEvents over a full 1460-byte frame, per record)"
     exit 0
 fi
 

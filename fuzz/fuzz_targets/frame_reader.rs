@@ -33,6 +33,10 @@ fuzz_target!(|data: &[u8]| {
         let Ok(reader) = FrameReader::with_dialect(data, dialect) else {
             continue;
         };
+        // The zero-copy walk must stop where the owned one stops.
+        let owned_len = FrameReader::with_dialect(data, dialect).map(|r| r.count());
+        let views_len = FrameReader::with_dialect(data, dialect).map(|r| r.views().count());
+        assert_eq!(owned_len, views_len);
         let mut failed = false;
         for event in reader {
             assert!(!failed, "event after an error");

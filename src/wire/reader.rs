@@ -44,6 +44,7 @@ use super::ids::{DelC, InsAck, UpdReq};
 use super::openbsd::OpenBsdState;
 use super::state::{StateId, StateRecord};
 use super::state_format::StateChecks;
+use super::state_view::StateView;
 use super::tdb::Tdb;
 use super::upd_c::UpdC;
 use super::{Error, Reject, Result};
@@ -205,12 +206,37 @@ impl<'a> FrameReader<'a> {
         self.dialect
     }
 
-    fn finish(&mut self, verdict: Option<Error>) -> Option<Result<Event>> {
+    /// The same walk, yielding full states as checked [`StateView`]s into the
+    /// frame instead of decoded records (see [`ViewEvent`]).
+    pub fn views(self) -> ViewReader<'a> {
+        ViewReader { walk: self }
+    }
+
+    #[inline]
+    fn step(&mut self) -> Option<Result<Step<'a>>> {
+        if self.done {
+            return None;
+        }
+        match self.pending {
+            Pending::Records {
+                kind,
+                action,
+                stride,
+                index,
+                remaining,
+            } => Some(self.next_record(kind, action, stride, index, remaining)),
+            Pending::Stop(verdict) => self.finish(verdict),
+            Pending::None => self.open_section(),
+        }
+    }
+
+    fn finish(&mut self, verdict: Option<Error>) -> Option<Result<Step<'a>>> {
         self.done = true;
         self.pending = Pending::None;
         verdict.map(Err)
     }
 
+    #[inline]
     fn next_record(
         &mut self,
         kind: Kind,
@@ -218,7 +244,7 @@ impl<'a> FrameReader<'a> {
         stride: usize,
         index: u16,
         remaining: u16,
-    ) -> Result<Event> {
+    ) -> Result<Step<'a>> {
         let start = self.pos;
         self.pos = start.saturating_add(stride);
         self.pending = match remaining.checked_sub(1) {
@@ -233,17 +259,15 @@ impl<'a> FrameReader<'a> {
         };
         // The section was bounds-checked when it was opened.
         let rec = self.bytes.get(start..self.pos).ok_or(Error::BadLen)?;
-        Ok(match decode(kind, rec) {
-            Ok(m) => Event::Message(m),
-            Err(reason) => Event::Rejected {
-                action,
-                index,
-                reason,
-            },
+        Ok(Step::Record {
+            kind,
+            action,
+            index,
+            rec,
         })
     }
 
-    fn open_section(&mut self) -> Option<Result<Event>> {
+    fn open_section(&mut self) -> Option<Result<Step<'a>>> {
         // Stock: `while (offset <= len - sizeof(subh))`.
         let sub_end = self.pos.checked_add(Subheader::LEN)?;
         if sub_end > self.end {
@@ -260,7 +284,7 @@ impl<'a> FrameReader<'a> {
         }
     }
 
-    fn open_freebsd(&mut self, sub: Subheader) -> Option<Result<Event>> {
+    fn open_freebsd(&mut self, sub: Subheader) -> Option<Result<Step<'a>>> {
         let act_max = match self.dialect {
             Dialect::FreeBsd14 => 15,
             _ => 17,
@@ -300,7 +324,7 @@ impl<'a> FrameReader<'a> {
         self.open_records(sub, kind, record_len(kind))
     }
 
-    fn open_openbsd(&mut self, sub: Subheader) -> Option<Result<Event>> {
+    fn open_openbsd(&mut self, sub: Subheader) -> Option<Result<Step<'a>>> {
         let stride = usize::from(sub.len_words) * 4;
         let known = match sub.action {
             0 => Some(Kind::Clr),
@@ -330,7 +354,7 @@ impl<'a> FrameReader<'a> {
             _ if sub.count > 0 && stride > 0 => {
                 let len = stride.saturating_mul(usize::from(sub.count));
                 self.pos = self.pos.saturating_add(len);
-                Some(Ok(Event::Skipped {
+                Some(Ok(Step::Skipped {
                     action: sub.action,
                     count: sub.count,
                 }))
@@ -340,20 +364,25 @@ impl<'a> FrameReader<'a> {
     }
 
     /// A retired OpenBSD action: its bytes must be present, then they are ignored.
-    fn skip(&mut self, sub: Subheader, stride: usize) -> Option<Event> {
+    fn skip(&mut self, sub: Subheader, stride: usize) -> Option<Step<'a>> {
         let len = stride.checked_mul(usize::from(sub.count))?;
         let after = self.pos.checked_add(len)?;
         if after > self.end {
             return None;
         }
         self.pos = after;
-        Some(Event::Skipped {
+        Some(Step::Skipped {
             action: sub.action,
             count: sub.count,
         })
     }
 
-    fn open_records(&mut self, sub: Subheader, kind: Kind, stride: usize) -> Option<Result<Event>> {
+    fn open_records(
+        &mut self,
+        sub: Subheader,
+        kind: Kind,
+        stride: usize,
+    ) -> Option<Result<Step<'a>>> {
         let fits = stride
             .checked_mul(usize::from(sub.count))
             .and_then(|len| self.pos.checked_add(len))
@@ -374,8 +403,8 @@ impl<'a> FrameReader<'a> {
         self.section(sub)
     }
 
-    fn section(&mut self, sub: Subheader) -> Option<Result<Event>> {
-        Some(Ok(Event::Section {
+    fn section(&mut self, sub: Subheader) -> Option<Result<Step<'a>>> {
+        Some(Ok(Step::Section {
             action: sub.action,
             count: sub.count,
         }))
@@ -385,22 +414,153 @@ impl<'a> FrameReader<'a> {
 impl Iterator for FrameReader<'_> {
     type Item = Result<Event>;
 
+    #[inline]
     fn next(&mut self) -> Option<Result<Event>> {
-        if self.done {
-            return None;
-        }
-        match self.pending {
-            Pending::Records {
+        Some(self.step()?.map(|step| match step {
+            Step::Section { action, count } => Event::Section { action, count },
+            Step::Skipped { action, count } => Event::Skipped { action, count },
+            Step::Record {
                 kind,
                 action,
-                stride,
                 index,
-                remaining,
-            } => Some(self.next_record(kind, action, stride, index, remaining)),
-            Pending::Stop(verdict) => self.finish(verdict),
-            Pending::None => self.open_section(),
-        }
+                rec,
+            } => match decode(kind, rec) {
+                Ok(m) => Event::Message(m),
+                Err(reason) => Event::Rejected {
+                    action,
+                    index,
+                    reason,
+                },
+            },
+        }))
     }
+}
+
+/// One walk step before decoding.
+#[derive(Clone, Copy, Debug)]
+enum Step<'a> {
+    Section {
+        action: u8,
+        count: u16,
+    },
+    Skipped {
+        action: u8,
+        count: u16,
+    },
+    Record {
+        kind: Kind,
+        action: u8,
+        index: u16,
+        rec: &'a [u8],
+    },
+}
+
+/// A message of the zero-copy walk: full states stay in the frame as checked
+/// views; everything else is small and decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageRef<'a> {
+    Clr(Clr),
+    Ins(StateView<'a>),
+    Upd(StateView<'a>),
+    InsAck(InsAck),
+    UpdC(UpdC),
+    UpdReq(UpdReq),
+    DelC(DelC),
+    Bus(Bus),
+    Tdb(Tdb),
+    /// OpenBSD INS/UPD: the record's bytes, already checked; decode with
+    /// [`OpenBsdState::parse`] / `decode`.
+    OpenBsdIns(&'a [u8]),
+    OpenBsdUpd(&'a [u8]),
+    OpenBsdDel(StateId),
+}
+
+/// [`Event`] of the zero-copy walk ([`FrameReader::views`]). The same
+/// sections, rejections and errors in the same order; about a fifth of the
+/// size of `Event`, which carries a whole decoded state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewEvent<'a> {
+    Section {
+        action: u8,
+        count: u16,
+    },
+    Message(MessageRef<'a>),
+    Rejected {
+        action: u8,
+        index: u16,
+        reason: Reject,
+    },
+    Skipped {
+        action: u8,
+        count: u16,
+    },
+}
+
+/// Iterator of [`FrameReader::views`].
+#[derive(Debug)]
+pub struct ViewReader<'a> {
+    walk: FrameReader<'a>,
+}
+
+impl<'a> ViewReader<'a> {
+    pub fn header(&self) -> &Header {
+        self.walk.header()
+    }
+}
+
+impl<'a> Iterator for ViewReader<'a> {
+    type Item = Result<ViewEvent<'a>>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Result<ViewEvent<'a>>> {
+        Some(self.walk.step()?.map(|step| match step {
+            Step::Section { action, count } => ViewEvent::Section { action, count },
+            Step::Skipped { action, count } => ViewEvent::Skipped { action, count },
+            Step::Record {
+                kind,
+                action,
+                index,
+                rec,
+            } => match decode_ref(kind, rec) {
+                Ok(m) => ViewEvent::Message(m),
+                Err(reason) => ViewEvent::Rejected {
+                    action,
+                    index,
+                    reason,
+                },
+            },
+        }))
+    }
+}
+
+#[inline]
+fn decode_ref(kind: Kind, rec: &[u8]) -> core::result::Result<MessageRef<'_>, Reject> {
+    let short = |_| Reject::Short;
+    Ok(match kind {
+        Kind::Ins(v) => MessageRef::Ins(StateView::new_checked(rec, v, StateChecks::Insert)?),
+        Kind::Upd(v) => MessageRef::Upd(StateView::new_checked(rec, v, StateChecks::Update)?),
+        Kind::ObsdIns => {
+            OpenBsdState::decode(rec, true)?;
+            MessageRef::OpenBsdIns(rec)
+        }
+        Kind::ObsdUpd => {
+            OpenBsdState::decode(rec, false)?;
+            MessageRef::OpenBsdUpd(rec)
+        }
+        Kind::Clr => MessageRef::Clr(Clr::parse(rec).map_err(|e| match e {
+            Error::BadVal => Reject::IfName,
+            _ => Reject::Short,
+        })?),
+        Kind::InsAck => MessageRef::InsAck(InsAck::parse(rec).map_err(short)?),
+        Kind::UpdC => MessageRef::UpdC(UpdC::decode(rec)?),
+        Kind::ObsdUpdC => MessageRef::UpdC(UpdC::decode_openbsd(rec)?),
+        Kind::UpdReq => MessageRef::UpdReq(UpdReq::parse(rec).map_err(short)?),
+        Kind::DelC => MessageRef::DelC(DelC::parse(rec).map_err(short)?),
+        Kind::Bus => MessageRef::Bus(Bus::parse(rec).map_err(short)?),
+        Kind::Tdb => MessageRef::Tdb(Tdb::parse(rec).map_err(short)?),
+        Kind::ObsdTdb => MessageRef::Tdb(Tdb::parse_openbsd(rec).map_err(short)?),
+        Kind::ObsdDel => MessageRef::OpenBsdDel(OpenBsdState::identity(rec)?),
+    })
 }
 
 /// Size of one record of `kind` (FreeBSD sizes, OpenBSD where OpenBSD-only).
@@ -419,13 +579,9 @@ const fn record_len(kind: Kind) -> usize {
     }
 }
 
+#[inline]
 fn decode(kind: Kind, rec: &[u8]) -> core::result::Result<Message, Reject> {
-    let short = |_| Reject::Short;
     Ok(match kind {
-        Kind::Clr => Message::Clr(Clr::parse(rec).map_err(|e| match e {
-            Error::BadVal => Reject::IfName,
-            _ => Reject::Short,
-        })?),
         Kind::Ins(version) => Message::Ins {
             version,
             state: StateRecord::decode(rec, version, StateChecks::Insert)?,
@@ -434,16 +590,22 @@ fn decode(kind: Kind, rec: &[u8]) -> core::result::Result<Message, Reject> {
             version,
             state: StateRecord::decode(rec, version, StateChecks::Update)?,
         },
-        Kind::InsAck => Message::InsAck(InsAck::parse(rec).map_err(short)?),
-        Kind::UpdC => Message::UpdC(UpdC::decode(rec)?),
-        Kind::UpdReq => Message::UpdReq(UpdReq::parse(rec).map_err(short)?),
-        Kind::DelC => Message::DelC(DelC::parse(rec).map_err(short)?),
-        Kind::Bus => Message::Bus(Bus::parse(rec).map_err(short)?),
-        Kind::Tdb => Message::Tdb(Tdb::parse(rec).map_err(short)?),
         Kind::ObsdIns => Message::OpenBsdIns(OpenBsdState::decode(rec, true)?),
         Kind::ObsdUpd => Message::OpenBsdUpd(OpenBsdState::decode(rec, false)?),
-        Kind::ObsdDel => Message::OpenBsdDel(OpenBsdState::identity(rec)?),
-        Kind::ObsdUpdC => Message::UpdC(UpdC::decode_openbsd(rec)?),
-        Kind::ObsdTdb => Message::Tdb(Tdb::parse_openbsd(rec).map_err(short)?),
+        small => match decode_ref(small, rec)? {
+            MessageRef::Clr(m) => Message::Clr(m),
+            MessageRef::InsAck(m) => Message::InsAck(m),
+            MessageRef::UpdC(m) => Message::UpdC(m),
+            MessageRef::UpdReq(m) => Message::UpdReq(m),
+            MessageRef::DelC(m) => Message::DelC(m),
+            MessageRef::Bus(m) => Message::Bus(m),
+            MessageRef::Tdb(m) => Message::Tdb(m),
+            MessageRef::OpenBsdDel(id) => Message::OpenBsdDel(id),
+            // `small` is never a full-state kind: those are matched above.
+            MessageRef::Ins(_)
+            | MessageRef::Upd(_)
+            | MessageRef::OpenBsdIns(_)
+            | MessageRef::OpenBsdUpd(_) => return Err(Reject::Short),
+        },
     })
 }

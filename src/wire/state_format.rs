@@ -297,6 +297,7 @@ impl StateRecord {
 
     /// Like [`StateRecord::parse`] with a chosen check level, reporting which
     /// check failed.
+    #[inline]
     pub fn decode(
         bytes: &[u8],
         version: MsgVersion,
