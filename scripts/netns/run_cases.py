@@ -399,6 +399,293 @@ def sigterm_flushes_and_removes_control_socket(lab):
     wait_until(lambda: b.dump()[0]["src"]["seqlo"] == 123456, 3, "the update flushed at SIGTERM")
 
 
+# --- authentication and anti-entropy -----------------------------------
+
+KEY1 = "11" * 32
+KEY2 = "22" * 32
+KEY_OTHER = "33" * 32
+TRAILER_LEN = 44
+
+
+def key_file(lab, name, lines, mode=0o600):
+    """Writes a key file of `ID:HEX` lines with `mode`; returns its path."""
+    path = os.path.join(lab.tmp, f"{name}.keys")
+    with open(path, "w") as f:
+        f.write("".join(f"{kid}:{hexkey}\n" for kid, hexkey in lines))
+    os.chmod(path, mode)
+    return path
+
+
+def counters(node):
+    return node.stats()["stats"]
+
+
+def keyed_log_is_clean(node, *keys):
+    text = node.log() + json.dumps(node.ctl("log")) + json.dumps(node.stats())
+    for k in keys:
+        assert k not in text and k.upper() not in text, f"{node.name} printed key bytes"
+
+
+@case
+def auth_same_key_syncs_and_bad_key_files_are_refused(lab):
+    t = lab.switched(["a", "b"])
+    # A world-readable or malformed key file stops the node before it starts.
+    for name, lines, mode, why in (("open", [(1, KEY1)], 0o644, "chmod 600"),
+                                   ("short", [(1, KEY1[:60])], 0o600, "line 1"),
+                                   ("three", [(1, KEY1), (2, KEY2), (3, KEY_OTHER)], 0o600, "at most 2")):
+        path = key_file(lab, name, lines, mode)
+        res = subprocess.run(["ip", "netns", "exec", t["a"][0], lab.binary, "run", "--syncdev", "sync0",
+                              "--control", os.path.join(lab.tmp, f"{name}.sock"), "--auth-key-file", path],
+                             capture_output=True, text=True, timeout=10)
+        assert res.returncode == 1 and why in res.stderr, (name, res.returncode, res.stderr)
+        assert KEY1 not in res.stderr and KEY1[:60] not in res.stderr, res.stderr
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), auth_key_file=key_file(lab, "a", [(1, KEY1)]))
+    b = lab.node(t["b"][0], "b", hostid=hex(B_ID), auth_key_file=key_file(lab, "b", [(1, KEY1)]))
+    for i in range(1, 21):
+        a.insert(tcp_state(i, A_ID))
+    synced(a, b, "signed inserts to reach b")
+    for i in range(1, 6):
+        a.update(f"{i:016x}", f"{A_ID:08x}", src={"seqlo": 2000 + i, "max_win": 30000 + i})
+    synced(a, b, "signed updates to reach b")
+    for i in range(15, 21):
+        a.delete(f"{i:016x}", f"{A_ID:08x}")
+    synced(a, b, "signed deletes to reach b")
+    assert len(b.dump()) == 14
+    b.insert(tcp_state(100, B_ID))
+    wait_until(lambda: f"{100:016x}" in ids(a, B_ID), 5, "b's signed insert to reach a")
+    for n in (a, b):
+        st, auth = counters(n), n.stats()["auth"]
+        assert st["badauth"] == 0 and st["badlen"] == 0, st
+        assert auth["enabled"] and auth["send_id"] == 1 and auth["signed"] >= 1, auth
+        assert auth["signed"] == st["opackets"], (auth, st["opackets"])
+        keyed_log_is_clean(n, KEY1)
+    print(f"  auth same key: a signed {a.stats()['auth']['signed']} frames, b imported 20/updated 5/deleted 6, "
+          f"badauth a={a.counter('badauth')} b={b.counter('badauth')}")
+
+
+@case
+def auth_refuses_keyless_and_wrong_key_frames(lab):
+    t = lab.switched(["a", "c", "d"])
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), auth_key_file=key_file(lab, "a", [(1, KEY1)]))
+    c = lab.node(t["c"][0], "c", hostid=hex(C_ID))
+    d = lab.node(t["d"][0], "d", hostid=hex(B_ID), auth_key_file=key_file(lab, "d", [(1, KEY_OTHER)]))
+    for i in range(1, 11):
+        c.insert(tcp_state(i, C_ID))
+        d.insert(tcp_state(i, B_ID))
+    c.ctl("update", id=f"{1:016x}", creatorid=f"{C_ID:08x}", state={"src": {"seqlo": 4444}})
+    c.delete(f"{2:016x}", f"{C_ID:08x}")
+    c.ctl("flush")
+    d.ctl("flush")
+
+    def all_refused():
+        st = counters(a)
+        sent = c.counter("opackets") + d.counter("opackets")
+        return st["ipackets"] >= sent and st["badauth"] == st["ipackets"]
+
+    wait_until(all_refused, 5, "a to refuse every frame of c and d")
+    time.sleep(1.2)
+    st = counters(a)
+    sent = c.counter("opackets") + d.counter("opackets")
+    assert a.dump() == [], "a keyed node imported an unsigned or wrongly signed state"
+    assert st["badauth"] == st["ipackets"] == sent, (st["badauth"], st["ipackets"], sent)
+    assert sum(st["iacts"].values()) == 0, st["iacts"]
+    # d refuses a's and c's frames just the same.
+    assert ids(d, C_ID) == set() and ids(d, A_ID) == set()
+    sd = counters(d)
+    assert sd["badauth"] == sd["ipackets"] > 0 and sum(sd["iacts"].values()) == 0, sd
+    reasons = " ".join(a.ctl("log")["lines"])
+    assert "FrameRejected" in reasons, reasons
+    print(f"  keyless c sent {c.counter('opackets')}, wrong-key d sent {d.counter('opackets')}: "
+          f"a refused {st['badauth']} of {st['ipackets']}, imported 0")
+
+
+@case
+def auth_keyless_node_imports_signed_frames_as_stock(lab):
+    t = lab.switched(["a", "c"])
+    # c first, so that it hears every frame a signs.
+    c = lab.node(t["c"][0], "c", hostid=hex(C_ID))
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), auth_key_file=key_file(lab, "a", [(1, KEY1)]))
+    for i in range(1, 11):
+        a.insert(tcp_state(i, A_ID))
+    a.update(f"{3:016x}", f"{A_ID:08x}", src={"seqlo": 7000}, dst={"max_win": 9000})
+    a.delete(f"{4:016x}", f"{A_ID:08x}")
+    synced(a, c, "signed frames to be imported by the keyless node")
+    st = counters(c)
+    for k in ("badauth", "badlen", "badact", "badver", "hdrops", "badval"):
+        assert st[k] == 0, (k, st)
+    assert st["ipackets"] == a.stats()["auth"]["signed"], (st["ipackets"], a.stats()["auth"])
+    print(f"  keyless c imported a's {st['ipackets']} signed frames: badlen 0, badauth 0")
+
+
+# Captures protocol-240 datagrams on sync0 for argv[1] seconds and prints
+# each IP payload in hex, one per line.
+CAPTURE = r"""
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 240)
+idx = socket.if_nametoindex("sync0")
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             socket.inet_aton("224.0.0.240") + socket.inet_aton("0.0.0.0") + struct.pack("i", idx))
+print("ready", flush=True)
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    s.settimeout(max(0.01, end - time.monotonic()))
+    try:
+        d = s.recv(65535)
+    except socket.timeout:
+        break
+    print(d[(d[0] & 15) * 4:].hex(), flush=True)
+"""
+
+# Sends each hex payload from stdin to 224.0.0.240 out of the interface
+# holding address argv[1], TTL 255, as a fresh IP datagram of protocol 240.
+INJECT = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 240)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[1]))
+n = 0
+for line in sys.stdin:
+    if line.strip():
+        s.sendto(bytes.fromhex(line.strip()), ("224.0.0.240", 0))
+        n += 1
+print(n)
+"""
+
+
+@case
+def auth_replayed_frames_are_refused(lab):
+    t = lab.switched(["a", "b", "probe"])
+    keys = [(1, KEY1)]
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), auth_key_file=key_file(lab, "a", keys))
+    b = lab.node(t["b"][0], "b", hostid=hex(B_ID), auth_key_file=key_file(lab, "b", keys))
+    time.sleep(0.5)
+    cap = subprocess.Popen(["ip", "netns", "exec", t["probe"][0], "python3", "-c", CAPTURE, "2.5"],
+                           stdout=subprocess.PIPE, text=True)
+    assert cap.stdout.readline().strip() == "ready"
+    for i in range(1, 6):
+        a.insert(tcp_state(i, A_ID))
+    a.ctl("flush")
+    synced(a, b, "signed inserts to reach b")
+    frames = [x for x in cap.communicate(timeout=10)[0].split() if x]
+    assert frames, "nothing captured"
+    for f in frames:
+        assert bytes.fromhex(f)[-TRAILER_LEN:][:4] == b"PFSA", "captured an unsigned frame"
+    # The states go away; replaying the captured INS frames would bring them back.
+    for i in range(1, 6):
+        a.delete(f"{i:016x}", f"{A_ID:08x}")
+    a.ctl("flush")
+    synced(a, b, "deletes to reach b")
+    before = counters(b)
+    inj = subprocess.run(["ip", "netns", "exec", t["probe"][0], "python3", "-c", INJECT, t["probe"][1]],
+                         input="\n".join(frames) + "\n", capture_output=True, text=True, timeout=10)
+    assert inj.returncode == 0 and int(inj.stdout) == len(frames), inj
+    wait_until(lambda: counters(b)["ipackets"] >= before["ipackets"] + len(frames), 5,
+               "b to receive the replayed frames")
+    time.sleep(0.5)
+    after = counters(b)
+    assert after["badttl"] == before["badttl"], "the replay was not sent with TTL 255"
+    assert after["badauth"] - before["badauth"] == len(frames), (before["badauth"], after["badauth"], len(frames))
+    assert b.dump() == [], "a replayed frame re-created a state"
+    assert after["iacts"] == before["iacts"], "a replayed frame was parsed"
+    print(f"  replayed {len(frames)} captured signed frames with TTL 255: b refused "
+          f"{after['badauth'] - before['badauth']}, imported 0")
+
+
+@case
+def auth_key_rotation(lab):
+    t = lab.switched(["a", "b"])
+    paths = {n: key_file(lab, n, [(1, KEY1)]) for n in ("a", "b")}
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), auth_key_file=paths["a"])
+    b = lab.node(t["b"][0], "b", hostid=hex(B_ID), auth_key_file=paths["b"])
+    a.insert(tcp_state(1, A_ID))
+    synced(a, b, "the first signed insert")
+    # A malformed file changes nothing and the error quotes no key.
+    key_file(lab, "a", [(1, KEY1), (2, KEY2[:10])])
+    bad = a.ctl("auth-reload", check=False)
+    assert not bad["ok"] and "line 2" in bad["error"] and KEY1 not in json.dumps(bad), bad
+    assert a.stats()["auth"]["key_ids"] == [1]
+    # 1. the new key on both; both still sign with key 1.
+    for n, node in (("a", a), ("b", b)):
+        key_file(lab, n, [(1, KEY1), (2, KEY2)])
+        r = node.ctl("auth-reload")
+        assert r["auth"]["key_ids"] == [1, 2] and r["send_id"] == 1, r
+        assert KEY1 not in json.dumps(r) and KEY2 not in json.dumps(r)
+    # 2. a switches first: b accepts key 2 from a while a accepts key 1 from b.
+    a.ctl("auth-send", id=2)
+    a.insert(tcp_state(2, A_ID))
+    b.insert(tcp_state(50, B_ID))
+    synced(a, b, "a's key-2 frames to reach b during the overlap")
+    wait_until(lambda: f"{50:016x}" in ids(a, B_ID), 5, "b's key-1 frames to reach a during the overlap")
+    b.ctl("auth-send", id=2)
+    # 3. a retires key 1; b is made to sign with the retired key once more.
+    key_file(lab, "a", [(2, KEY2)])
+    r = a.ctl("auth-reload")
+    assert r["auth"]["key_ids"] == [2] and r["send_id"] == 2, r
+    refused = a.counter("badauth")
+    b.ctl("auth-send", id=1)
+    b.insert(tcp_state(51, B_ID))
+    b.ctl("flush")
+    wait_until(lambda: a.counter("badauth") > refused, 5, "a to refuse a frame signed with the retired key")
+    time.sleep(0.3)
+    assert f"{51:016x}" not in ids(a, B_ID), "a frame signed with a retired key was imported"
+    old_key_refused = a.counter("badauth") - refused
+    b.ctl("auth-send", id=2)
+    b.update(f"{51:016x}", f"{B_ID:08x}", src={"seqlo": 1234})
+    wait_until(lambda: f"{51:016x}" in ids(a, B_ID), 5, "key-2 frames to be accepted again")
+    assert counters(b)["badauth"] == 0, counters(b)
+    for n in (a, b):
+        keyed_log_is_clean(n, KEY1, KEY2)
+    print(f"  rotation: overlap accepted both ids, retired key 1 refused {old_key_refused} frame(s) at a")
+
+
+@case
+def anti_entropy_repairs_a_loss_burst_without_resync(lab):
+    t = lab.switched(["a", "b"])
+    period_ms = 1000
+    keys = [(1, KEY1)]
+    opts = dict(anti_entropy=True, ae_period_ms=period_ms, bulk_request_timeout_ms=300)
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), auth_key_file=key_file(lab, "a", keys), **opts)
+    b = lab.node(t["b"][0], "b", hostid=hex(B_ID), auth_key_file=key_file(lab, "b", keys), **opts)
+    a.ctl("generate", count=300, first_id=1, creatorid=f"{A_ID:08x}", ifname="sync0")
+    synced(a, b, "300 states to reach b")
+    wait_until(lambda: a.stats()["node"]["sync_ok"] and b.stats()["node"]["sync_ok"], 10,
+               "both nodes to finish their bulk requests")
+    bulks = a.counter("bulk_requests_answered") + b.counter("bulk_requests_answered")
+    # A burst: every frame a sends is lost at b while states change.
+    nft_drop_proto240(lab, t["b"][0], "input", 100)
+    for i in range(301, 341):
+        a.insert(tcp_state(i, A_ID))
+    for i in range(1, 41):
+        a.update(f"{i:016x}", f"{A_ID:08x}", src={"seqlo": 500000 + i, "max_win": 20000 + i})
+    for i in range(200, 230):
+        a.delete(f"{i:016x}", f"{A_ID:08x}")
+    a.ctl("flush")
+    time.sleep(0.3)
+    lost = nft_dropped(lab, t["b"][0])
+    lab.sh(t["b"][0], "nft", "delete", "table", "inet", "loss")
+    burst_end = time.monotonic()
+    assert lost > 0 and sync_view(a.dump()) != sync_view(b.dump()), "the burst lost nothing"
+
+    def equal():
+        return sync_view(a.dump()) == sync_view(b.dump())
+
+    try:
+        wait_until(equal, 2 * period_ms / 1000 + 1, "anti-entropy to repair the burst", interval=0.05)
+    except AssertionError as e:
+        raise AssertionError(f"{e}: {table_diff(sync_view(a.dump()), sync_view(b.dump()))}") from None
+    took_ms = (time.monotonic() - burst_end) * 1000
+    assert took_ms <= 2 * period_ms + 200, f"converged after {took_ms:.0f} ms, more than two periods"
+    ae_b = b.stats()["anti_entropy"]
+    ae_a = a.stats()["anti_entropy"]
+    assert ae_b["updates_requested"] >= 80 and ae_b["states_deleted"] == 30, ae_b
+    assert a.counter("bulk_requests_answered") + b.counter("bulk_requests_answered") == bulks, "a resync ran"
+    assert counters(a)["badauth"] == 0 and counters(b)["badauth"] == 0
+    print(f"  AE: burst dropped {lost} frames (40 inserts, 40 updates, 30 deletes lost); b converged "
+          f"{took_ms:.0f} ms after the burst (period {period_ms} ms); b requested "
+          f"{ae_b['updates_requested']} updates, deleted {ae_b['states_deleted']}; "
+          f"a sent {ae_a['digests_sent']} digests, {ae_a['detail_entries_sent']} detail entries")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # pfsync-node over real sockets between Linux network namespaces: sync,
 # defer, bulk, badttl/badif, unicast, IPv6, loss/reorder, kill -9, version
-# mismatch. Needs root (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
+# mismatch, frame authentication (refusal, replay, key rotation) and
+# anti-entropy repair. Needs root (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then

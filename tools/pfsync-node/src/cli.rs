@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a node until SIGTERM/SIGINT or a `shutdown` request.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Send JSON requests to a running node, print one response line each.
     Ctl(CtlArgs),
 }
@@ -119,6 +119,17 @@ pub struct RunArgs {
     /// Seed for the fault injector (default: from the clock).
     #[arg(long)]
     pub fault_seed: Option<u64>,
+    /// Sign every frame and refuse unsigned ones: a file (mode 0600 or
+    /// stricter) with one or two lines `ID:HEX` (64 hex digits); the first
+    /// key signs. Re-read with the `auth-reload` control request.
+    #[arg(long)]
+    pub auth_key_file: Option<PathBuf>,
+    /// Repair lost updates with periodic digests (docs/anti-entropy.md).
+    #[arg(long)]
+    pub anti_entropy: bool,
+    /// Anti-entropy digest period, milliseconds.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub ae_period_ms: u64,
     /// Print engine log events and demotions to stderr.
     #[arg(long)]
     pub verbose: bool,

@@ -6,6 +6,7 @@
 //! the table and the counters, and reconfigure. `pfsync-node ctl` is the
 //! matching client, so shell scripts need nothing else.
 
+mod authkeys;
 mod cli;
 mod clock;
 mod control;
@@ -24,7 +25,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
-        cli::Command::Run(args) => match node::run(args) {
+        cli::Command::Run(args) => match node::run(*args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("pfsync-node: {e}");

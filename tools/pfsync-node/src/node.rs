@@ -9,7 +9,11 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::os::fd::RawFd;
+use std::path::PathBuf;
 use std::time::Instant as StdInstant;
+
+use pfsync::antientropy::{self, EngineIo, Session};
+use pfsync::auth::{FrameAuth, TRAILER_LEN};
 
 use pfsync::engine::{
     Config, DeferredPacket, Engine, InsertOutcome, IpFamily, RxMeta, StateInfo, PFSTATE_ACK,
@@ -19,6 +23,7 @@ use pfsync::time::{Duration, Instant};
 use pfsync::wire::{Dialect, IfName, MsgVersion, StateId, StateKey, StateRecord};
 use serde_json::{json, Map, Value};
 
+use crate::authkeys::{self, KeyFile};
 use crate::cli::{parse_checksum, parse_hostid, RunArgs};
 use crate::clock::{poll_wait, Clock};
 use crate::control::{self, ControlServer, Request};
@@ -34,9 +39,22 @@ const RECV_BATCH: usize = 256;
 /// stale a wrong deadline could leave us.
 const MAX_POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Headroom for the IP header in an anti-entropy frame (IPv6's, the larger).
+const AE_IP_HEADER: usize = 40;
+
 pub struct Node {
-    engine: Engine,
+    /// With no key installed `FrameAuth` changes nothing on the wire; it also
+    /// hands over the payload of anti-entropy frames.
+    engine: Engine<FrameAuth>,
     host: LinuxHost,
+    /// `--auth-key-file`, re-read by `auth-reload`.
+    key_file: Option<PathBuf>,
+    /// Ids installed from the key file (the key set itself reveals none).
+    key_ids: Vec<u8>,
+    epoch: u64,
+    anti_entropy: Option<Session>,
+    /// Extension payload of the frame just received.
+    ext_buf: Vec<u8>,
     clock: Clock,
     config: Config,
     rxbuf: Vec<u8>,
@@ -123,6 +141,10 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
 }
 
 pub fn run(args: RunArgs) -> Result<(), String> {
+    if let Some(path) = &args.auth_key_file {
+        // Refuse a bad key file before touching the network.
+        KeyFile::read(path)?;
+    }
     let family = match (args.family.as_deref(), args.syncpeer) {
         (Some("6"), _) | (None, Some(std::net::IpAddr::V6(_))) => Family::V6,
         _ => Family::V4,
@@ -154,10 +176,30 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     let stop = StopSignal::install().map_err(|e| format!("signal handlers: {e}"))?;
     let mut server = ControlServer::bind(&args.control)
         .map_err(|e| format!("{}: {e}", args.control.display()))?;
-    let engine = Engine::new(config).map_err(|e| format!("engine configuration: {e:?}"))?;
+    let epoch = match &args.auth_key_file {
+        Some(path) => {
+            let realtime_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+            let (epoch, warning) = authkeys::next_epoch(path, realtime_ns);
+            if let Some(w) = warning {
+                eprintln!("pfsync-node: {w}");
+            }
+            epoch
+        }
+        None => 0,
+    };
+    let auth = FrameAuth::new(config.hostid, epoch).ok_or("no memory for the frame extension")?;
+    let engine =
+        Engine::with_extension(config, auth).map_err(|e| format!("engine configuration: {e:?}"))?;
     let mut node = Node {
         engine,
         host: LinuxHost::new(transport, fault, args.verbose),
+        key_file: args.auth_key_file.clone(),
+        key_ids: Vec::new(),
+        epoch,
+        anti_entropy: None,
+        ext_buf: vec![0u8; RECV_BUF_LEN],
         clock: Clock::new(),
         config,
         rxbuf: vec![0u8; RECV_BUF_LEN],
@@ -173,6 +215,33 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         config.mtu,
         config.buckets
     );
+    if node.key_file.is_some() {
+        // Keys go in before the first configuration, so not one frame leaves unsigned.
+        let installed = node.load_keys(None)?;
+        eprintln!(
+            "pfsync-node: authentication on, keys {:?}, sending with {installed}, epoch {epoch}",
+            node.key_ids
+        );
+    }
+    if args.anti_entropy {
+        let trailer = if node.key_file.is_some() {
+            TRAILER_LEN
+        } else {
+            0
+        };
+        let ae = antientropy::Config {
+            period: Duration::from_millis(args.ae_period_ms),
+            frame_len: usize::from(config.mtu).saturating_sub(AE_IP_HEADER + trailer),
+            trailer_len: trailer,
+            ..antientropy::Config::new()
+        };
+        let mut session =
+            Session::new(ae, config.hostid).ok_or("no memory for the anti-entropy session")?;
+        // Spread peers' digests over the period instead of walking in lock-step.
+        let offset = args.ae_period_ms / 2 + u64::from(hostid % 8) * args.ae_period_ms / 16;
+        session.start(node.clock.now(), Duration::from_millis(offset));
+        node.anti_entropy = Some(session);
+    }
     // The first configuration brings pfsync up and asks the peer for a bulk update.
     let now = node.tick();
     let first = node.config;
@@ -240,7 +309,12 @@ impl Node {
     }
 
     fn poll_wait(&self) -> std::time::Duration {
-        let engine_at = self.engine.poll_timeout().map(|t| self.clock.to_std(t));
+        let session_at = self.anti_entropy.as_ref().and_then(Session::poll_timeout);
+        let engine_at = match (self.engine.poll_timeout(), session_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .map(|t| self.clock.to_std(t));
         let fault_at = self.host.fault.next_release();
         let deadline = match (engine_at, fault_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -261,7 +335,100 @@ impl Node {
                 Some(_) | None => break,
             }
         }
+        if let Some(session) = self.anti_entropy.as_mut() {
+            if session.poll_timeout().is_some_and(|t| t <= now) {
+                let mut io = EngineIo {
+                    engine: &mut self.engine,
+                    host: &mut self.host,
+                    now,
+                };
+                session.handle_timeout(now, &mut io);
+            }
+        }
         self.host.release_held_frames();
+    }
+
+    /// Hands the payload past `len` of the frame just accepted (an
+    /// anti-entropy message, if any) to the session.
+    fn deliver_extension(&mut self, now: Instant) {
+        let Some(n) = self
+            .engine
+            .extension_mut()
+            .take_extension(&mut self.ext_buf)
+        else {
+            return;
+        };
+        let Some(session) = self.anti_entropy.as_mut() else {
+            return;
+        };
+        let mut io = EngineIo {
+            engine: &mut self.engine,
+            host: &mut self.host,
+            now,
+        };
+        session.on_extension(now, self.ext_buf.get(..n).unwrap_or(&[]), &mut io);
+    }
+
+    /// (Re)reads the key file and replaces the installed keys with its
+    /// keys, signing with `send` if the file still has it, else with the
+    /// file's first key. Returns the send key id. Nothing changes if the
+    /// file is unreadable or malformed.
+    fn load_keys(&mut self, send: Option<u8>) -> Result<u8, String> {
+        let path = self.key_file.clone().ok_or("no --auth-key-file")?;
+        let file = KeyFile::read(&path)?;
+        let set = file.key_set(send)?;
+        let chosen = set.send_id().ok_or("no send key")?;
+        // The replaced set zeroes its keys when dropped.
+        *self.engine.extension_mut().keys_mut() = set;
+        self.key_ids.clone_from(&file.ids);
+        let now = self.tick();
+        let config = self.config;
+        // Authentication on changes the trailer room: re-apply the configuration.
+        self.engine
+            .on_config_changed(now, &config, &mut self.host)
+            .map_err(|e| format!("engine configuration: {e:?}"))?;
+        self.host.note(format!(
+            "auth keys loaded: ids {:?}, sending with {chosen}",
+            self.key_ids
+        ));
+        Ok(chosen)
+    }
+
+    fn auth_reload(&mut self) -> Result<Value, String> {
+        let keep = self.engine.extension().keys().send_id();
+        let send = self.load_keys(keep)?;
+        Ok(json!({ "auth": self.auth_json(), "send_id": send }))
+    }
+
+    /// Chooses which installed key signs (rotation step 2).
+    fn auth_send(&mut self, req: &Value) -> Result<Value, String> {
+        if self.key_file.is_none() {
+            return Err("authentication is off (no --auth-key-file)".into());
+        }
+        let id = req
+            .get("id")
+            .and_then(Value::as_u64)
+            .and_then(|v| u8::try_from(v).ok())
+            .ok_or("missing key \"id\" (0..=255)")?;
+        self.engine
+            .extension_mut()
+            .keys_mut()
+            .set_send(id)
+            .map_err(|_| format!("key {id} is not installed"))?;
+        self.host.note(format!("auth: sending with key {id}"));
+        Ok(json!({ "auth": self.auth_json() }))
+    }
+
+    /// What an operator may see about authentication: ids, never key bytes.
+    fn auth_json(&self) -> Value {
+        let ext = self.engine.extension();
+        json!({
+            "enabled": ext.is_enabled(),
+            "key_ids": self.key_ids,
+            "send_id": ext.keys().send_id(),
+            "epoch": self.epoch,
+            "signed": ext.signed_count(),
+        })
     }
 
     fn receive_batch(&mut self) {
@@ -296,6 +463,7 @@ impl Node {
                 .unwrap_or(&[]);
             self.engine
                 .on_frame_received(now, meta, frame, &mut self.host);
+            self.deliver_extension(now);
             // Answers (UPD_REQ replies, INS_ACKs, bulk frames) leave promptly.
             if self.engine.poll_timeout().is_some_and(|t| t <= now) {
                 self.engine.handle_timeout(now, &mut self.host);
@@ -303,27 +471,10 @@ impl Node {
         }
     }
 
-    /// Sends everything queued now. The engine flushes its queues when the
-    /// frame budget changes (stock flushes on an MTU change); there is no
-    /// other public "push all", so the MTU is nudged and restored.
+    /// Sends everything queued now.
     fn flush(&mut self) {
         let now = self.tick();
-        let mut nudged = self.config;
-        nudged.mtu = if nudged.mtu > pfsync::engine::MIN_MTU + 1 {
-            nudged.mtu - 1
-        } else {
-            nudged.mtu + 1
-        };
-        let restored = self.config;
-        let first = self.engine.on_config_changed(now, &nudged, &mut self.host);
-        let second = self
-            .engine
-            .on_config_changed(now, &restored, &mut self.host);
-        if first.is_err() || second.is_err() {
-            self.host.note(format!(
-                "flush: reconfiguration refused: {first:?} {second:?}"
-            ));
-        }
+        self.engine.flush(now, &mut self.host);
         self.pump();
     }
 
@@ -551,7 +702,17 @@ impl Node {
             "engine_memory_bytes": self.engine.memory_bytes(),
             "fault": self.host.fault.counters,
         });
-        json!({ "stats": stats, "extra": debug_fields(&format!("{:?}", self.engine.extra_stats())), "node": node })
+        let anti_entropy = match &self.anti_entropy {
+            Some(s) => debug_fields(&format!("{:?}", s.stats())),
+            None => Value::Null,
+        };
+        json!({
+            "stats": stats,
+            "extra": debug_fields(&format!("{:?}", self.engine.extra_stats())),
+            "node": node,
+            "auth": self.auth_json(),
+            "anti_entropy": anti_entropy,
+        })
     }
 
     fn config_json(&self) -> Value {
@@ -657,6 +818,8 @@ impl Node {
                 self.engine.on_resync_requested(now, &mut self.host);
                 Ok(json!({}))
             }
+            "auth-reload" => self.auth_reload(),
+            "auth-send" => self.auth_send(body),
             "flush" => {
                 self.flush();
                 Ok(json!({}))
