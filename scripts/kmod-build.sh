@@ -93,8 +93,10 @@ FLAGS
     done
 
     echo "  LD  $rel_out/pfsync.kld"
+    # No -d (lld-14 deprecates it): with -fno-common there are no common
+    # symbols to allocate, and the audit refuses any that appear.
     # shellcheck disable=SC2086 # $objs: object paths without spaces
-    "$LD" -m elf_x86_64_fbsd -r -d --warn-common -o "$out/pfsync.kld" $objs "$rustlib"
+    "$LD" -m elf_x86_64_fbsd -r --warn-common -o "$out/pfsync.kld" $objs "$rustlib"
 
     # Every defined global not on the keep list becomes local (kmod_syms.awk).
     grep -v -e '^#' -e '^[[:space:]]*$' kmod/export_syms | LC_ALL=C sort -u >"$out/export_syms" || true

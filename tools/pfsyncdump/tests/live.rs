@@ -56,6 +56,16 @@ fn send_raw(payload: &[u8], v6: bool) -> bool {
     sent == payload.len() as isize
 }
 
+/// Every capture listens on the same loopback, so the tests take turns: one
+/// test's frames would otherwise land in another's `-c 1` capture.
+static LOOPBACK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn take_loopback() -> std::sync::MutexGuard<'static, ()> {
+    LOOPBACK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn can_capture() -> bool {
     // SAFETY: probing for CAP_NET_RAW with a socket we close at once.
     let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0) };
@@ -97,6 +107,7 @@ fn fixture_frame(kind: &str) -> Vec<u8> {
 
 #[test]
 fn captures_ipv4_and_ipv6_pfsync_on_loopback() {
+    let _turn = take_loopback();
     if !can_capture() {
         return;
     }
@@ -147,6 +158,7 @@ fn captures_ipv4_and_ipv6_pfsync_on_loopback() {
 
 #[test]
 fn count_and_timeout_bound_a_capture() {
+    let _turn = take_loopback();
     if !can_capture() {
         return;
     }
@@ -176,6 +188,7 @@ fn count_and_timeout_bound_a_capture() {
 
 #[test]
 fn capture_writes_a_raw_ip_file() {
+    let _turn = take_loopback();
     if !can_capture() {
         return;
     }
@@ -211,6 +224,7 @@ fn unknown_interface_is_an_error() {
 
 #[test]
 fn any_interface_sees_loopback_frames_once() {
+    let _turn = take_loopback();
     if !can_capture() {
         return;
     }
@@ -228,6 +242,7 @@ fn any_interface_sees_loopback_frames_once() {
 
 #[test]
 fn live_frames_are_printed_as_they_arrive() {
+    let _turn = take_loopback();
     if !can_capture() {
         return;
     }
