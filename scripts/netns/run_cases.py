@@ -592,6 +592,54 @@ def auth_replayed_frames_are_refused(lab):
 
 
 @case
+def auth_restarted_receiver_refuses_an_earlier_boot(lab):
+    """b persists a's epoch at shutdown and restores it at start, so frames
+    of a's earlier boot are refused even by a freshly started b that has not
+    heard the current boot yet (docs/auth.md, "Receiver restarts")."""
+    t = lab.switched(["a", "b", "probe"])
+    keys = [(1, KEY1)]
+    akeys, bkeys = key_file(lab, "a", keys), key_file(lab, "b", keys)
+    a1 = lab.node(t["a"][0], "a1", hostid=hex(A_ID), auth_key_file=akeys)
+    b1 = lab.node(t["b"][0], "b1", hostid=hex(B_ID), auth_key_file=bkeys)
+    time.sleep(0.5)
+    cap = subprocess.Popen(["ip", "netns", "exec", t["probe"][0], "python3", "-c", CAPTURE, "2"],
+                           stdout=subprocess.PIPE, text=True)
+    assert cap.stdout.readline().strip() == "ready"
+    a1.insert(tcp_state(1, A_ID))
+    a1.ctl("flush")
+    synced(a1, b1, "the first boot's insert")
+    sender = bytes.fromhex(f"{A_ID:08x}")
+    old = [f for f in cap.communicate(timeout=10)[0].split()
+           if bytes.fromhex(f)[-TRAILER_LEN + 8:-TRAILER_LEN + 12] == sender]
+    assert old, "captured nothing from a's first boot"
+    epoch1 = a1.stats()["auth"]["epoch"]
+    assert a1.stop() == 0
+    # a's second boot; b hears it, then b restarts while a is down.
+    a2 = lab.node(t["a"][0], "a2", hostid=hex(A_ID), auth_key_file=akeys)
+    epoch2 = a2.stats()["auth"]["epoch"]
+    assert epoch2 > epoch1, (epoch1, epoch2)
+    a2.insert(tcp_state(2, A_ID))
+    wait_until(lambda: f"{2:016x}" in ids(b1, A_ID), 5, "the second boot's insert to reach b")
+    assert b1.stop() == 0 and a2.stop() == 0
+    with open(bkeys + ".peers") as f:
+        persisted = f.read()
+    assert f"{A_ID:08x} {epoch2}" in persisted, persisted
+    b2 = lab.node(t["b"][0], "b2", hostid=hex(B_ID), auth_key_file=bkeys)
+    before = counters(b2)
+    inj = subprocess.run(["ip", "netns", "exec", t["probe"][0], "python3", "-c", INJECT, t["probe"][1]],
+                         input="\n".join(old) + "\n", capture_output=True, text=True, timeout=10)
+    assert inj.returncode == 0 and int(inj.stdout) == len(old), inj
+    wait_until(lambda: counters(b2)["ipackets"] >= before["ipackets"] + len(old), 5,
+               "b to receive the first boot's frames")
+    time.sleep(0.3)
+    after = counters(b2)
+    assert b2.dump() == [], "a frame of an earlier boot was imported after the receiver restarted"
+    assert after["badauth"] - before["badauth"] == len(old), (before["badauth"], after["badauth"], len(old))
+    print(f"  receiver restart: {len(old)} frame(s) of a's earlier boot replayed to a restarted b: "
+          f"refused {after['badauth'] - before['badauth']}, imported 0")
+
+
+@case
 def auth_key_rotation(lab):
     t = lab.switched(["a", "b"])
     paths = {n: key_file(lab, n, [(1, KEY1)]) for n in ("a", "b")}
@@ -640,19 +688,24 @@ def auth_key_rotation(lab):
 
 @case
 def anti_entropy_repairs_a_loss_burst_without_resync(lab):
-    t = lab.switched(["a", "b"])
+    t = lab.switched(["a", "b", "c"])
     period_ms = 1000
     keys = [(1, KEY1)]
     opts = dict(anti_entropy=True, ae_period_ms=period_ms, bulk_request_timeout_ms=300)
     a = lab.node(t["a"][0], "a", hostid=hex(A_ID), auth_key_file=key_file(lab, "a", keys), **opts)
     b = lab.node(t["b"][0], "b", hostid=hex(B_ID), auth_key_file=key_file(lab, "b", keys), **opts)
+    # The control: c loses the same burst but runs without anti-entropy.
+    c = lab.node(t["c"][0], "c", hostid=hex(C_ID), auth_key_file=key_file(lab, "c", keys),
+                 bulk_request_timeout_ms=300)
     a.ctl("generate", count=300, first_id=1, creatorid=f"{A_ID:08x}", ifname="sync0")
     synced(a, b, "300 states to reach b")
+    synced(a, c, "300 states to reach c")
     wait_until(lambda: a.stats()["node"]["sync_ok"] and b.stats()["node"]["sync_ok"], 10,
                "both nodes to finish their bulk requests")
-    bulks = a.counter("bulk_requests_answered") + b.counter("bulk_requests_answered")
-    # A burst: every frame a sends is lost at b while states change.
+    bulks = sum(n.counter("bulk_requests_answered") for n in (a, b, c))
+    # A burst: every frame a sends is lost at b and c while states change.
     nft_drop_proto240(lab, t["b"][0], "input", 100)
+    nft_drop_proto240(lab, t["c"][0], "input", 100)
     for i in range(301, 341):
         a.insert(tcp_state(i, A_ID))
     for i in range(1, 41):
@@ -663,6 +716,7 @@ def anti_entropy_repairs_a_loss_burst_without_resync(lab):
     time.sleep(0.3)
     lost = nft_dropped(lab, t["b"][0])
     lab.sh(t["b"][0], "nft", "delete", "table", "inet", "loss")
+    lab.sh(t["c"][0], "nft", "delete", "table", "inet", "loss")
     burst_end = time.monotonic()
     assert lost > 0 and sync_view(a.dump()) != sync_view(b.dump()), "the burst lost nothing"
 
@@ -678,8 +732,15 @@ def anti_entropy_repairs_a_loss_burst_without_resync(lab):
     ae_b = b.stats()["anti_entropy"]
     ae_a = a.stats()["anti_entropy"]
     assert ae_b["updates_requested"] >= 80 and ae_b["states_deleted"] == 30, ae_b
-    assert a.counter("bulk_requests_answered") + b.counter("bulk_requests_answered") == bulks, "a resync ran"
-    assert counters(a)["badauth"] == 0 and counters(b)["badauth"] == 0
+    assert sum(n.counter("bulk_requests_answered") for n in (a, b, c)) == bulks, "a resync ran"
+    assert all(counters(n)["badauth"] == 0 for n in (a, b, c))
+    # Without anti-entropy nothing brings back the lost deletes (the UPDs a
+    # sent in answer to b's requests reach c too and repair the rest there).
+    time.sleep(2 * period_ms / 1000)
+    orphans = sorted(ids(c, A_ID) - ids(a, A_ID))
+    assert len(orphans) == 30, f"c without anti-entropy kept {len(orphans)} deleted states"
+    print(f"  control c (no anti-entropy): {len(orphans)} deleted states still present after "
+          f"{(time.monotonic() - burst_end) * 1000:.0f} ms")
     print(f"  AE: burst dropped {lost} frames (40 inserts, 40 updates, 30 deletes lost); b converged "
           f"{took_ms:.0f} ms after the burst (period {period_ms} ms); b requested "
           f"{ae_b['updates_requested']} updates, deleted {ae_b['states_deleted']}; "

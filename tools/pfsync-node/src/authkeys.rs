@@ -155,6 +155,38 @@ pub fn next_epoch(key_file: &Path, realtime_ns: u64) -> (u64, Option<String>) {
     (epoch, warning)
 }
 
+/// Where peers' epochs are kept between runs of this node.
+pub fn peers_path(key_file: &Path) -> PathBuf {
+    let mut name = key_file.as_os_str().to_owned();
+    name.push(".peers");
+    PathBuf::from(name)
+}
+
+/// Peers' epochs persisted by the previous run (lines `HOSTID EPOCH`, both
+/// hex/decimal as written by [`write_peer_epochs`]); unreadable or malformed
+/// lines are skipped: the file only ever narrows what is accepted.
+pub fn read_peer_epochs(key_file: &Path) -> Vec<([u8; 4], u64)> {
+    let Ok(text) = fs::read_to_string(peers_path(key_file)) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|line| {
+            let (host, epoch) = line.trim().split_once(' ')?;
+            let host = u32::from_str_radix(host, 16).ok()?;
+            Some((host.to_be_bytes(), epoch.trim().parse().ok()?))
+        })
+        .take(pfsync::auth::REPLAY_SENDERS)
+        .collect()
+}
+
+pub fn write_peer_epochs(key_file: &Path, peers: &[([u8; 4], u64)]) -> std::io::Result<()> {
+    let text: String = peers
+        .iter()
+        .map(|(host, epoch)| format!("{:08x} {epoch}\n", u32::from_be_bytes(*host)))
+        .collect();
+    fs::write(peers_path(key_file), text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +245,12 @@ mod tests {
         // The clock went backwards: the persisted epoch still rises.
         assert_eq!(next_epoch(&path, 500).0, 1_001);
         assert_eq!(next_epoch(&path, 5_000).0, 5_000);
+
+        let peers = [([10, 0, 0, 1], 77u64), ([11, 0, 0, 2], u64::MAX)];
+        write_peer_epochs(&path, &peers).unwrap();
+        assert_eq!(read_peer_epochs(&path), peers.to_vec());
+        fs::write(peers_path(&path), "zz 1\n0b000002 x\n0a000001 5\n").unwrap();
+        assert_eq!(read_peer_epochs(&path), vec![([10, 0, 0, 1], 5)]);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

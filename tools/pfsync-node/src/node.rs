@@ -52,6 +52,8 @@ pub struct Node {
     /// Ids installed from the key file (the key set itself reveals none).
     key_ids: Vec<u8>,
     epoch: u64,
+    /// Senders whose frames verified, so their epochs can be persisted.
+    peers: Vec<[u8; 4]>,
     anti_entropy: Option<Session>,
     /// Extension payload of the frame just received.
     ext_buf: Vec<u8>,
@@ -198,6 +200,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         key_file: args.auth_key_file.clone(),
         key_ids: Vec::new(),
         epoch,
+        peers: Vec::new(),
         anti_entropy: None,
         ext_buf: vec![0u8; RECV_BUF_LEN],
         clock: Clock::new(),
@@ -218,6 +221,7 @@ pub fn run(args: RunArgs) -> Result<(), String> {
     if node.key_file.is_some() {
         // Keys go in before the first configuration, so not one frame leaves unsigned.
         let installed = node.load_keys(None)?;
+        node.restore_peer_epochs();
         eprintln!(
             "pfsync-node: authentication on, keys {:?}, sending with {installed}, epoch {epoch}",
             node.key_ids
@@ -394,6 +398,42 @@ impl Node {
         Ok(chosen)
     }
 
+    /// Seeds the replay table with the epochs persisted at our last
+    /// shutdown, so that frames of a peer's earlier boots stay refused
+    /// (docs/auth.md, "Receiver restarts").
+    fn restore_peer_epochs(&mut self) {
+        let Some(path) = self.key_file.clone() else {
+            return;
+        };
+        for (sender, epoch) in authkeys::read_peer_epochs(&path) {
+            let table = self.engine.extension_mut().verifier_mut().replay_table();
+            if table.seed_epoch(sender, epoch) && !self.peers.contains(&sender) {
+                self.peers.push(sender);
+            }
+        }
+        if !self.peers.is_empty() {
+            self.host.note(format!(
+                "auth: restored the epochs of {} peer(s)",
+                self.peers.len()
+            ));
+        }
+    }
+
+    fn save_peer_epochs(&mut self) {
+        let Some(path) = self.key_file.clone() else {
+            return;
+        };
+        let table = self.engine.extension_mut().verifier_mut().replay_table();
+        let known: Vec<([u8; 4], u64)> = self
+            .peers
+            .iter()
+            .filter_map(|p| table.epoch_of(*p).map(|e| (*p, e)))
+            .collect();
+        if let Err(e) = authkeys::write_peer_epochs(&path, &known) {
+            eprintln!("pfsync-node: could not persist peers' epochs: {e}");
+        }
+    }
+
     fn auth_reload(&mut self) -> Result<Value, String> {
         let keep = self.engine.extension().keys().send_id();
         let send = self.load_keys(keep)?;
@@ -463,6 +503,9 @@ impl Node {
                 .unwrap_or(&[]);
             self.engine
                 .on_frame_received(now, meta, frame, &mut self.host);
+            if self.key_file.is_some() {
+                note_peer(&mut self.peers, self.engine.extension_mut(), frame);
+            }
             self.deliver_extension(now);
             // Answers (UPD_REQ replies, INS_ACKs, bulk frames) leave promptly.
             if self.engine.poll_timeout().is_some_and(|t| t <= now) {
@@ -484,6 +527,7 @@ impl Node {
         let now = self.tick();
         self.engine.on_destroy(now, &mut self.host);
         self.host.drain_held_frames();
+        self.save_peer_epochs();
     }
 
     // ----- local pf activity -----
@@ -836,6 +880,36 @@ impl Node {
             Ok(v) => control::ok(v),
             Err(e) => control::error(e),
         }
+    }
+}
+
+/// Remembers the sender of a received frame if its trailer verified (only
+/// then does the replay table hold an entry for it), so its epoch can be
+/// persisted at shutdown.
+fn note_peer(peers: &mut Vec<[u8; 4]>, auth: &mut FrameAuth, frame: &[u8]) {
+    let Some(trailer) = frame
+        .len()
+        .checked_sub(TRAILER_LEN)
+        .and_then(|at| frame.get(at..))
+    else {
+        return;
+    };
+    let Some(sender) = trailer.get(8..12).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
+        return;
+    };
+    if trailer.get(..4) != Some(b"PFSA".as_slice())
+        || peers.contains(&sender)
+        || peers.len() >= pfsync::auth::REPLAY_SENDERS
+    {
+        return;
+    }
+    if auth
+        .verifier_mut()
+        .replay_table()
+        .epoch_of(sender)
+        .is_some()
+    {
+        peers.push(sender);
     }
 }
 
