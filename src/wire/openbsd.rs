@@ -189,6 +189,18 @@ pub(crate) fn check_update(
     Ok(())
 }
 
+fn is_family(af: u8) -> bool {
+    af == AF_INET || af == AF_INET6
+}
+
+/// OpenBSD's `pfsync_in_ins`: key families that are both 0 come from senders
+/// that predate them and pass; once either is set, both must be inet/inet6.
+fn keys_families_ok(b: &[u8; OpenBsdState::LEN]) -> bool {
+    let key_af = |key: Field<40>| u8_at(b, Field::at(key.off + key_field::AF.off));
+    let (af0, af1) = (key_af(field::KEY0), key_af(field::KEY1));
+    (af0 == 0 && af1 == 0) || (is_family(af0) && is_family(af1))
+}
+
 fn decode_key(b: &[u8; key_field::KEY_LEN]) -> OpenBsdStateKey {
     OpenBsdStateKey {
         addr: [get(b, key_field::ADDR0), get(b, key_field::ADDR1)],
@@ -217,8 +229,8 @@ impl OpenBsdState {
         OpenBsdState::decode(bytes, true).map_err(Error::from)
     }
 
-    /// `insert`: also check direction and family (INS); otherwise only the
-    /// update checks (UPD, DEL).
+    /// `insert`: also check direction, the state's family and the keys'
+    /// families (INS); otherwise only the update checks (UPD).
     pub fn decode(bytes: &[u8], insert: bool) -> core::result::Result<OpenBsdState, Reject> {
         let b: &[u8; OpenBsdState::LEN] = record(bytes).map_err(|_| Reject::Short)?;
         let peer_state = |f: Field<32>| u8_at(b, Field::at(f.off + peer::field::STATE.off));
@@ -230,7 +242,7 @@ impl OpenBsdState {
             if direction > super::state_format::PF_OUT {
                 return Err(Reject::Direction);
             }
-            if af != AF_INET && af != AF_INET6 {
+            if !is_family(af) || !keys_families_ok(b) {
                 return Err(Reject::AddressFamily);
             }
         }

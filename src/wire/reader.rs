@@ -28,6 +28,11 @@
 //! - EOF ends the walk without error when it sits exactly at the end of the
 //!   bytes given (stock compares with the packet length, not with `len`).
 //!
+//! The OpenBSD dialect applies OpenBSD's `pfsync_input` instead: no EOF,
+//! handler-less actions below 16 skipped by their declared length, unknown
+//! ones skipped when count and length are non-zero (else `BadAct`), and
+//! `BadLen` for any section running past `len` (see docs/wire.md).
+//!
 //! Deliberate differences from stock, all stricter, all on malformed input:
 //! sections are bounded by the header's `len` (stock bounds its pull-down by the
 //! packet length, so records could be read from bytes past `len`); BUS and TDB
@@ -341,40 +346,34 @@ impl<'a> FrameReader<'a> {
         };
         match known {
             Some(kind) if stride >= record_len(kind) => self.open_records(sub, kind, stride),
-            // Retired actions (old INS/UPD/TDB) OpenBSD still pulls up and ignores.
-            None if matches!(sub.action, 1 | 3 | 11) => match self.skip(sub, stride) {
-                Some(event) => Some(Ok(event)),
-                None => self.finish(Some(Error::BadLen)),
-            },
-            // INS_F / DEL_F: handler refuses; EOF: handler ends the walk.
-            None if matches!(sub.action, 8 | 9) => self.finish(Some(Error::BadAct)),
-            None if sub.action == 12 => self.finish(None),
+            // Inside OpenBSD's table but without a handler (OINS, OUPD, INS_F,
+            // DEL_F, OTDB, EOF): stepped over by the declared length, whatever
+            // the count or length.
+            None if sub.action < OPENBSD_ACT_MAX => self.skip(sub, stride),
             // Unknown, or a known action in a shorter form than ours: skippable
             // only when the sender told us how long its records are.
-            _ if sub.count > 0 && stride > 0 => {
-                let len = stride.saturating_mul(usize::from(sub.count));
-                self.pos = self.pos.saturating_add(len);
+            _ if sub.count > 0 && stride > 0 => self.skip(sub, stride),
+            _ => self.finish(Some(Error::BadAct)),
+        }
+    }
+
+    /// A section OpenBSD has no use for: its bytes must be present (else
+    /// `badlen`, walk ends), then they are ignored.
+    fn skip(&mut self, sub: Subheader, stride: usize) -> Option<Result<Step<'a>>> {
+        let after = stride
+            .checked_mul(usize::from(sub.count))
+            .and_then(|len| self.pos.checked_add(len))
+            .filter(|after| *after <= self.end);
+        match after {
+            Some(after) => {
+                self.pos = after;
                 Some(Ok(Step::Skipped {
                     action: sub.action,
                     count: sub.count,
                 }))
             }
-            _ => self.finish(Some(Error::BadAct)),
+            None => self.finish(Some(Error::BadLen)),
         }
-    }
-
-    /// A retired OpenBSD action: its bytes must be present, then they are ignored.
-    fn skip(&mut self, sub: Subheader, stride: usize) -> Option<Step<'a>> {
-        let len = stride.checked_mul(usize::from(sub.count))?;
-        let after = self.pos.checked_add(len)?;
-        if after > self.end {
-            return None;
-        }
-        self.pos = after;
-        Some(Step::Skipped {
-            action: sub.action,
-            count: sub.count,
-        })
     }
 
     fn open_records(
@@ -562,6 +561,9 @@ fn decode_ref(kind: Kind, rec: &[u8]) -> core::result::Result<MessageRef<'_>, Re
         Kind::ObsdDel => MessageRef::OpenBsdDel(OpenBsdState::identity(rec)?),
     })
 }
+
+/// OpenBSD's `PFSYNC_ACT_MAX`: the size of its `pfsync_acts[]` table.
+const OPENBSD_ACT_MAX: u8 = 16;
 
 /// Size of one record of `kind` (FreeBSD sizes, OpenBSD where OpenBSD-only).
 const fn record_len(kind: Kind) -> usize {

@@ -438,3 +438,73 @@ fn decode_into_overwrites_every_field() {
         }
     }
 }
+
+fn openbsd_frame_of(sections: &[u8]) -> Vec<u8> {
+    let mut f = frame_of(sections);
+    f[0] = 6;
+    f
+}
+
+#[test]
+fn openbsd_skipped_section_running_past_the_end_is_badlen() {
+    // An unknown action and a handler-less one, each claiming 2 x 8 bytes
+    // with only 12 present.
+    for action in [99, 8] {
+        let mut sections = vec![action, 2, 0, 2];
+        sections.extend_from_slice(&[0; 12]);
+        assert_eq!(
+            events(&openbsd_frame_of(&sections), Dialect::OpenBsd),
+            vec![Err(Error::BadLen)],
+            "action {action}"
+        );
+    }
+}
+
+#[test]
+fn openbsd_actions_without_a_handler_are_skipped_by_their_length() {
+    // INS_F, DEL_F and EOF (and the retired OINS/OUPD/OTDB) are stepped
+    // over, even with a count or length of 0, and the walk goes on.
+    for action in [1u8, 3, 8, 9, 11, 12] {
+        let mut sections = vec![action, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0];
+        sections.extend_from_slice(&[action, 0, 0, 0]);
+        sections.extend_from_slice(&[action, 3, 0, 0]);
+        // A CLR after them is still decoded.
+        sections.extend_from_slice(&[0, 5, 0, 1]);
+        sections.extend_from_slice(&[0; 20]);
+        let ev = events(&openbsd_frame_of(&sections), Dialect::OpenBsd);
+        let skipped = |count| Ok(Event::Skipped { action, count });
+        assert_eq!(&ev[..3], &[skipped(2), skipped(0), skipped(0)], "{action}");
+        assert_eq!(
+            ev[3],
+            Ok(Event::Section {
+                action: 0,
+                count: 1
+            })
+        );
+        assert!(matches!(ev[4], Ok(Event::Message(Message::Clr(_)))));
+        assert_eq!(ev.len(), 5);
+    }
+}
+
+#[test]
+fn openbsd_insert_checks_the_keys_families() {
+    let af_at = |key: usize| 24 + 40 * key + 38;
+    let verdict = |af0: u8, af1: u8| {
+        let mut rec = [0u8; OpenBsdState::LEN];
+        samples::openbsd_state(1).emit(&mut rec).unwrap();
+        rec[af_at(0)] = af0;
+        rec[af_at(1)] = af1;
+        (
+            OpenBsdState::decode(&rec, true).map(|_| ()),
+            OpenBsdState::decode(&rec, false).map(|_| ()),
+        )
+    };
+    let family = Err(Reject::AddressFamily);
+    assert_eq!(verdict(24, 24), (Ok(()), Ok(())));
+    assert_eq!(verdict(2, 24), (Ok(()), Ok(())));
+    assert_eq!(verdict(0, 0), (Ok(()), Ok(())), "old senders leave both 0");
+    assert_eq!(verdict(0, 24), (family, Ok(())));
+    assert_eq!(verdict(24, 0), (family, Ok(())));
+    assert_eq!(verdict(2, 28), (family, Ok(())), "28 is FreeBSD's inet6");
+    assert_eq!(verdict(7, 7), (family, Ok(())));
+}
