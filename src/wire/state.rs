@@ -27,56 +27,52 @@ impl StateId {
 
 /// `raw` with every byte from the first NUL on set to zero, or `None` if it has
 /// no NUL. The receive path runs this for every name of every state, so it
-/// works on 16 bytes at a time: a NUL is found with the classic "has zero
-/// byte" bit trick on a u128 (the lowest flagged byte is always the first
-/// NUL; borrows only flag bytes above it) and the tail is masked off.
+/// works on 8 bytes at a time: a NUL is found with the classic "has zero byte"
+/// bit trick on a u64 (the lowest flagged byte is always the first NUL;
+/// borrows only flag bytes above it), that word is masked, and the rest of
+/// the output stays zero. Real names are short: usually one word.
 #[inline(always)]
 fn terminated<const N: usize>(raw: &[u8; N]) -> Option<[u8; N]> {
-    const ONES: u128 = u128::from_le_bytes([0x01; 16]);
-    const HIGHS: u128 = u128::from_le_bytes([0x80; 16]);
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     let mut out = [0u8; N];
-    let mut found = false;
-    let mut chunks = raw.chunks_exact(16).zip(out.chunks_exact_mut(16));
-    for (src, dst) in &mut chunks {
-        if found {
-            continue;
-        }
-        let x = u128::from_le_bytes(<[u8; 16]>::try_from(src).unwrap_or([0; 16]));
+    let (words, tail) = raw.as_chunks::<8>();
+    let (out_words, out_tail) = out.as_chunks_mut::<8>();
+    for (src, dst) in words.iter().zip(out_words.iter_mut()) {
+        let x = u64::from_le_bytes(*src);
         let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
-        let kept = if zeros == 0 {
-            x
-        } else {
-            found = true;
-            let end = zeros.trailing_zeros() / 8;
-            x & ((1u128 << (end * 8)) - 1)
-        };
-        dst.copy_from_slice(&kept.to_le_bytes());
-    }
-    // Lengths that are not a multiple of 16 (none today) finish bytewise.
-    let tail_src = raw.chunks_exact(16).remainder();
-    let tail_dst = out.chunks_exact_mut(16).into_remainder();
-    for (s, d) in tail_src.iter().zip(tail_dst.iter_mut()) {
-        found |= *s == 0;
-        if !found {
-            *d = *s;
+        if zeros != 0 {
+            let kept_bits = zeros.trailing_zeros() & !7;
+            *dst = (x & ((1u64 << kept_bits) - 1)).to_le_bytes();
+            return Some(out);
         }
+        *dst = *src;
     }
-    found.then_some(out)
+    // Lengths that are not a multiple of 8 (none today) finish bytewise.
+    for (s, d) in tail.iter().zip(out_tail.iter_mut()) {
+        if *s == 0 {
+            return Some(out);
+        }
+        *d = *s;
+    }
+    None
 }
 
-/// True if `raw` holds a NUL: the same u128 test as [`terminated`], without the copy.
+/// True if `raw` holds a NUL. Eight bytes at a time with the same "has zero
+/// byte" test as [`terminated`], stopping at the first word holding a NUL:
+/// real names are short, so this is usually one word per name.
 #[inline(always)]
 pub(crate) fn has_nul<const N: usize>(raw: &[u8; N]) -> bool {
-    const ONES: u128 = u128::from_le_bytes([0x01; 16]);
-    const HIGHS: u128 = u128::from_le_bytes([0x80; 16]);
-    let mut zeros = 0u128;
-    let chunks = raw.chunks_exact(16);
-    let tail = chunks.remainder();
-    for src in chunks {
-        let x = u128::from_le_bytes(<[u8; 16]>::try_from(src).unwrap_or([0; 16]));
-        zeros |= x.wrapping_sub(ONES) & !x & HIGHS;
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let (words, tail) = raw.as_chunks::<8>();
+    for word in words {
+        let x = u64::from_le_bytes(*word);
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            return true;
+        }
     }
-    zeros != 0 || tail.contains(&0)
+    tail.contains(&0)
 }
 
 /// An interface name as carried on the wire: 16 bytes, guaranteed to hold a NUL.
@@ -344,6 +340,10 @@ mod tests {
                 let short: [u8; 16] = raw[..16].try_into().unwrap();
                 assert_eq!(terminated(&short), naive(&short), "ifname end {end}");
                 assert_eq!(has_nul(&short), end < 16);
+                // A length that is not a whole number of 8-byte words.
+                let odd: [u8; 13] = raw[..13].try_into().unwrap();
+                assert_eq!(terminated(&odd), naive(&odd), "odd end {end}");
+                assert_eq!(has_nul(&odd), end < 13);
             }
         }
     }

@@ -28,57 +28,61 @@ impl<'a> StateView<'a> {
         version: MsgVersion,
         checks: StateChecks,
     ) -> Result<StateView<'a>, Reject> {
-        let bytes = bytes.get(..version.state_len()).ok_or(Reject::Short)?;
-        let (timeout, direction, af) = match version {
-            MsgVersion::V1301 => (
-                u8_at(bytes, v1301_field::TIMEOUT),
-                u8_at(bytes, v1301_field::DIRECTION),
-                u8_at(bytes, v1301_field::AF),
-            ),
-            MsgVersion::V1400 => (
-                u8_at(bytes, v1400_field::TIMEOUT),
-                u8_at(bytes, v1400_field::DIRECTION),
-                u8_at(bytes, v1400_field::AF),
-            ),
-            MsgVersion::V1500 => (
-                u8_at(bytes, v1500_field::TIMEOUT),
-                u8_at(bytes, v1500_field::DIRECTION),
-                u8_at(bytes, v1500_field::WIRE_AF),
-            ),
-        };
-        check_values(
-            timeout,
-            u8_at(bytes, peer_state(common_field::SRC)),
-            u8_at(bytes, peer_state(common_field::DST)),
-            direction,
-            af,
-            checks,
-        )?;
-        if !has_nul(&get(bytes, common_field::IFNAME)) {
-            return Err(Reject::IfName);
-        }
-        if get(bytes, common_field::CREATORID) == [0; 4] {
-            return Err(Reject::CreatorId);
-        }
-        match version {
-            MsgVersion::V1301 => {}
+        // Each format is narrowed once to a fixed-size array, so every field
+        // read below is at a constant offset inside a known length: no
+        // per-field bounds checks survive.
+        let bytes: &'a [u8] = match version {
+            MsgVersion::V1301 => {
+                let b = fixed::<{ v1301_field::LEN }>(bytes)?;
+                check_prefix(
+                    b,
+                    u8_at(b, v1301_field::TIMEOUT),
+                    u8_at(b, v1301_field::DIRECTION),
+                    u8_at(b, v1301_field::AF),
+                    checks,
+                )?;
+                b
+            }
             MsgVersion::V1400 => {
-                if !has_nul(&get(bytes, v1400_field::RT_IFNAME)) {
+                let b = fixed::<{ v1400_field::LEN }>(bytes)?;
+                check_prefix(
+                    b,
+                    u8_at(b, v1400_field::TIMEOUT),
+                    u8_at(b, v1400_field::DIRECTION),
+                    u8_at(b, v1400_field::AF),
+                    checks,
+                )?;
+                if !has_nul(&get(b, v1400_field::RT_IFNAME)) {
                     return Err(Reject::RtIfName);
                 }
+                b
             }
             MsgVersion::V1500 => {
-                if !has_nul(&get(bytes, v1500_field::RT_IFNAME)) {
-                    return Err(Reject::RtIfName);
+                let b = fixed::<{ v1500_field::LEN }>(bytes)?;
+                check_prefix(
+                    b,
+                    u8_at(b, v1500_field::TIMEOUT),
+                    u8_at(b, v1500_field::DIRECTION),
+                    u8_at(b, v1500_field::WIRE_AF),
+                    checks,
+                )?;
+                // All three names are scanned, then the first failure is
+                // named in decode's order (rt_ifname, orig_ifname, tagname).
+                let rt = has_nul(&get(b, v1500_field::RT_IFNAME));
+                let orig = has_nul(&get(b, v1500_field::ORIG_IFNAME));
+                let tag = has_nul(&get(b, v1500_field::TAGNAME));
+                if !(rt && orig && tag) {
+                    return Err(if !rt {
+                        Reject::RtIfName
+                    } else if !orig {
+                        Reject::OrigIfName
+                    } else {
+                        Reject::TagName
+                    });
                 }
-                if !has_nul(&get(bytes, v1500_field::ORIG_IFNAME)) {
-                    return Err(Reject::OrigIfName);
-                }
-                if !has_nul(&get(bytes, v1500_field::TAGNAME)) {
-                    return Err(Reject::TagName);
-                }
+                b
             }
-        }
+        };
         Ok(StateView { bytes, version })
     }
 
@@ -126,6 +130,38 @@ impl<'a> StateView<'a> {
         let _ = s.decode_into(self.bytes, self.version, StateChecks::Update);
         s
     }
+}
+
+#[inline(always)]
+fn fixed<const LEN: usize>(bytes: &[u8]) -> Result<&[u8; LEN], Reject> {
+    bytes.first_chunk::<LEN>().ok_or(Reject::Short)
+}
+
+/// The checks every format shares, in `decode`'s order: values, interface
+/// name, creator id.
+#[inline(always)]
+fn check_prefix<const LEN: usize>(
+    b: &[u8; LEN],
+    timeout: u8,
+    direction: u8,
+    af: u8,
+    checks: StateChecks,
+) -> Result<(), Reject> {
+    check_values(
+        timeout,
+        u8_at(b, peer_state(common_field::SRC)),
+        u8_at(b, peer_state(common_field::DST)),
+        direction,
+        af,
+        checks,
+    )?;
+    if !has_nul(&get(b, common_field::IFNAME)) {
+        return Err(Reject::IfName);
+    }
+    if get(b, common_field::CREATORID) == [0; 4] {
+        return Err(Reject::CreatorId);
+    }
+    Ok(())
 }
 
 const fn peer_state(peer_field: Field<32>) -> Field<1> {

@@ -508,3 +508,34 @@ fn openbsd_insert_checks_the_keys_families() {
     assert_eq!(verdict(2, 28), (family, Ok(())), "28 is FreeBSD's inet6");
     assert_eq!(verdict(7, 7), (family, Ok(())));
 }
+
+#[test]
+fn view_and_decode_name_the_same_first_unterminated_name() {
+    use state_format::v1500_field as f;
+    let v = MsgVersion::V1500;
+    let mut buf = [0u8; 360];
+    samples::state(v, 1).emit(v, &mut buf).unwrap();
+    let rt = f::RT_IFNAME.off..f::RT_IFNAME.end();
+    let orig = f::ORIG_IFNAME.off..f::ORIG_IFNAME.end();
+    let tag = f::TAGNAME.off..f::TAGNAME.end();
+    let cases = [
+        (
+            vec![rt.clone(), orig.clone(), tag.clone()],
+            Reject::RtIfName,
+        ),
+        (vec![orig.clone(), tag.clone()], Reject::OrigIfName),
+        (vec![rt.clone(), tag.clone()], Reject::RtIfName),
+        (vec![tag], Reject::TagName),
+        (vec![orig, rt], Reject::RtIfName),
+    ];
+    for (names, want) in cases {
+        let mut b = buf;
+        for name in names {
+            b[name].fill(b'x');
+        }
+        for checks in [StateChecks::Insert, StateChecks::Update] {
+            assert_eq!(StateRecord::decode(&b, v, checks), Err(want));
+            assert_eq!(StateView::new_checked(&b, v, checks), Err(want));
+        }
+    }
+}
