@@ -512,6 +512,39 @@ void	pfsync_rs_auth_status(const struct pfsync_rs_engine *eng,
 	    int *enabled, int *send_key_id);
 
 /*
+ * Loss repair between pfsync-rs peers (docs/anti-entropy.md; off until
+ * enabled).  With `enabled` nonzero, a digest of the states this host created
+ * goes out every `period_ms` milliseconds (100 .. 3600000) in empty pfsync
+ * frames that stock peers ignore, and the peer's digests are compared and
+ * differences repaired with UPD_REQ.  The table walks behind a digest are
+ * taken in slices from the timer (`state_next` with a cursor), a few thousand
+ * states per call.  Everything the session needs is allocated here: 0, or
+ * EINVAL for a period out of range, ENOMEM (counted in onomem; the previous
+ * setting stays).  `enabled` 0 frees it all.  The deadline returned by
+ * pfsync_rs_poll_timeout includes the session's.
+ */
+int	pfsync_rs_anti_entropy_set(struct pfsync_rs_engine *eng, int enabled,
+	    uint32_t period_ms, uint64_t now_ns);
+
+/* Anti-entropy counters since it was enabled (all zero while it is off). */
+struct pfsync_rs_ae_stats {
+	uint64_t	enabled;
+	uint64_t	digests_sent;
+	uint64_t	frames_sent;
+	uint64_t	bytes_sent;
+	uint64_t	rounds_compared;
+	uint64_t	buckets_mismatched;
+	uint64_t	updates_requested;
+	uint64_t	states_deleted;
+	uint64_t	ignored;
+	uint64_t	no_memory;
+	uint64_t	states_walked;
+	uint64_t	walk_slices;
+};
+void	pfsync_rs_anti_entropy_stats(const struct pfsync_rs_engine *eng,
+	    struct pfsync_rs_ae_stats *out);
+
+/*
  * Implemented by the shim, linked by name
  * ----------------------------------------
  */

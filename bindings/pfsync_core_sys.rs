@@ -394,6 +394,33 @@ extern "C" {
     );
 }
 extern "C" {
+    pub fn pfsync_rs_anti_entropy_set(
+        eng: *mut pfsync_rs_engine,
+        enabled: core::ffi::c_int,
+        period_ms: u32,
+        now_ns: u64,
+    ) -> core::ffi::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct pfsync_rs_ae_stats {
+    pub enabled: u64,
+    pub digests_sent: u64,
+    pub frames_sent: u64,
+    pub bytes_sent: u64,
+    pub rounds_compared: u64,
+    pub buckets_mismatched: u64,
+    pub updates_requested: u64,
+    pub states_deleted: u64,
+    pub ignored: u64,
+    pub no_memory: u64,
+    pub states_walked: u64,
+    pub walk_slices: u64,
+}
+extern "C" {
+    pub fn pfsync_rs_anti_entropy_stats(eng: *const pfsync_rs_engine, out: *mut pfsync_rs_ae_stats);
+}
+extern "C" {
     pub fn pfsync_rs_kmalloc(size: usize, align: usize) -> *mut core::ffi::c_void;
 }
 extern "C" {

@@ -22,6 +22,7 @@
 #include <sys/mutex.h>
 #include <sys/socket.h>
 #include <sys/sx.h>
+#include <sys/syslog.h>
 #include <sys/taskqueue.h>
 #include <sys/time.h>
 
@@ -144,6 +145,11 @@ pfsync_rs_engine_attach(struct pfsync_rs_softc *sc)
 	sc->sc_engine = eng;
 	(void)pfsync_rs_on_config_changed(eng, &sc->sc_cfg,
 		    pfsync_rs_now_ns());
+	if (V_pfsync_rs_anti_entropy != 0 &&
+	    pfsync_rs_anti_entropy_set(eng, 1, V_pfsync_rs_ae_period_ms,
+	    pfsync_rs_now_ns()) != 0)
+		log(LOG_WARNING,
+		    "pfsync: anti-entropy not enabled (no memory)\n");
 	pfsync_rs_engine_leave(sc);
 	return (0);
 }

@@ -42,11 +42,17 @@ MALLOC_DEFINE(M_PFSYNC_RS, "pfsync", "pfsync(4) data (pfsync-rs)");
 
 /* Stock values: carp demotion CARP_MAXSKEW, defer delay 20 ms. */
 #define	PFSYNC_RS_DEFER_DELAY_MS	20
+/* Anti-entropy digest period (docs/anti-entropy.md) and its bounds. */
+#define	PFSYNC_RS_AE_PERIOD_MS		5000
+#define	PFSYNC_RS_AE_PERIOD_MIN_MS	100
+#define	PFSYNC_RS_AE_PERIOD_MAX_MS	3600000
 
 VNET_DEFINE(struct pfsync_rs_softc *, pfsync_rs_softc) = NULL;
 VNET_DEFINE(int, pfsync_rs_carp_adj) = CARP_MAXSKEW;
 VNET_DEFINE(u_int, pfsync_rs_defer_delay_ms) = PFSYNC_RS_DEFER_DELAY_MS;
 VNET_DEFINE(u_int, pfsync_rs_bulk_pace_us) = 0;
+VNET_DEFINE(u_int, pfsync_rs_anti_entropy) = 0;
+VNET_DEFINE(u_int, pfsync_rs_ae_period_ms) = PFSYNC_RS_AE_PERIOD_MS;
 
 /* Accepted for compatibility with stock loader.conf; one engine lock here. */
 static unsigned long pfsync_rs_buckets;
@@ -132,14 +138,18 @@ SYSCTL_PROC(_net_pfsync, OID_AUTO, stats,
     pfsync_rs_sysctl_stats, "S,pfsyncstats",
     "PFSYNC statistics (struct pfsyncstats, net/if_pfsync.h)");
 
-/* Push a knob change into the engine's configuration. */
-static void
+/*
+ * Push a knob change into the engine's configuration.  Only turning
+ * anti-entropy on can fail (ENOMEM).
+ */
+static int
 pfsync_rs_knobs_changed(void)
 {
 	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	int error = 0;
 
 	if (sc == NULL)
-		return;
+		return (0);
 	sx_xlock(&sc->sc_cfg_sx);
 	pfsync_rs_engine_enter(sc);
 	sc->sc_cfg.carp_demotion = V_pfsync_rs_carp_adj;
@@ -149,17 +159,22 @@ pfsync_rs_knobs_changed(void)
 	    sizeof(sc->sc_cfg.hostid_be));
 	memcpy(sc->sc_cfg.pf_cksum, V_pf_status.pf_chksum,
 	    sizeof(sc->sc_cfg.pf_cksum));
-	if (sc->sc_engine != NULL)
+	if (sc->sc_engine != NULL) {
 		(void)pfsync_rs_on_config_changed(sc->sc_engine, &sc->sc_cfg,
 		    pfsync_rs_now_ns());
+		error = pfsync_rs_anti_entropy_set(sc->sc_engine,
+		    V_pfsync_rs_anti_entropy != 0, V_pfsync_rs_ae_period_ms,
+		    pfsync_rs_now_ns());
+	}
 	pfsync_rs_engine_leave(sc);
 	sx_xunlock(&sc->sc_cfg_sx);
+	return (error);
 }
 
 static int
 pfsync_rs_sysctl_knob(SYSCTL_HANDLER_ARGS)
 {
-	u_int value;
+	u_int value, old;
 	int error;
 
 	value = *(u_int *)arg1;
@@ -168,9 +183,17 @@ pfsync_rs_sysctl_knob(SYSCTL_HANDLER_ARGS)
 		return (error);
 	if (arg2 != 0 && value > (u_int)arg2)
 		return (EINVAL);
+	if (arg1 == &V_pfsync_rs_ae_period_ms &&
+	    value < PFSYNC_RS_AE_PERIOD_MIN_MS)
+		return (EINVAL);
+	old = *(u_int *)arg1;
 	*(u_int *)arg1 = value;
-	pfsync_rs_knobs_changed();
-	return (0);
+	error = pfsync_rs_knobs_changed();
+	if (error != 0) {
+		*(u_int *)arg1 = old;
+		(void)pfsync_rs_knobs_changed();
+	}
+	return (error);
 }
 
 SYSCTL_PROC(_net_pfsync, OID_AUTO, carp_demotion_factor,
@@ -189,6 +212,52 @@ SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, bulk_pace_us,
     &VNET_NAME(pfsync_rs_bulk_pace_us), 1000000, pfsync_rs_sysctl_knob, "IU",
     "Pause between bulk-update frames in microseconds (0: as fast as the "
     "engine's default pacing allows)");
+
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, anti_entropy,
+    CTLTYPE_UINT | CTLFLAG_RW | CTLFLAG_VNET | CTLFLAG_MPSAFE,
+    &VNET_NAME(pfsync_rs_anti_entropy), 1, pfsync_rs_sysctl_knob, "IU",
+    "Loss repair between pfsync-rs peers by periodic digests (0: off, 1: on)");
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, ae_period_ms,
+    CTLTYPE_UINT | CTLFLAG_RW | CTLFLAG_VNET | CTLFLAG_MPSAFE,
+    &VNET_NAME(pfsync_rs_ae_period_ms), PFSYNC_RS_AE_PERIOD_MAX_MS,
+    pfsync_rs_sysctl_knob, "IU",
+    "Anti-entropy digest period in milliseconds (100 to 3600000)");
+
+static int
+pfsync_rs_sysctl_ae(SYSCTL_HANDLER_ARGS)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	struct pfsync_rs_ae_stats st;
+	char buf[256];
+
+	memset(&st, 0, sizeof(st));
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			pfsync_rs_anti_entropy_stats(sc->sc_engine, &st);
+		pfsync_rs_engine_leave(sc);
+	}
+	if (st.enabled == 0)
+		snprintf(buf, sizeof(buf), "off");
+	else
+		snprintf(buf, sizeof(buf),
+		    "digests %ju frames %ju bytes %ju compared %ju "
+		    "mismatched %ju requested %ju deleted %ju ignored %ju "
+		    "nomem %ju walked %ju slices %ju",
+		    (uintmax_t)st.digests_sent, (uintmax_t)st.frames_sent,
+		    (uintmax_t)st.bytes_sent, (uintmax_t)st.rounds_compared,
+		    (uintmax_t)st.buckets_mismatched,
+		    (uintmax_t)st.updates_requested,
+		    (uintmax_t)st.states_deleted, (uintmax_t)st.ignored,
+		    (uintmax_t)st.no_memory, (uintmax_t)st.states_walked,
+		    (uintmax_t)st.walk_slices);
+	return (sysctl_handle_string(oidp, buf, sizeof(buf), req));
+}
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, ae,
+    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, 0,
+    pfsync_rs_sysctl_ae, "A",
+    "Anti-entropy counters: digests and frames sent, rounds compared, "
+    "buckets that differed, repairs requested, copies deleted");
 
 static int
 pfsync_rs_sysctl_bulk(SYSCTL_HANDLER_ARGS)

@@ -100,6 +100,10 @@ VNET_DECLARE(u_int, pfsync_rs_defer_delay_ms);
 #define	V_pfsync_rs_defer_delay_ms	VNET(pfsync_rs_defer_delay_ms)
 VNET_DECLARE(u_int, pfsync_rs_bulk_pace_us);
 #define	V_pfsync_rs_bulk_pace_us	VNET(pfsync_rs_bulk_pace_us)
+VNET_DECLARE(u_int, pfsync_rs_anti_entropy);
+#define	V_pfsync_rs_anti_entropy	VNET(pfsync_rs_anti_entropy)
+VNET_DECLARE(u_int, pfsync_rs_ae_period_ms);
+#define	V_pfsync_rs_ae_period_ms	VNET(pfsync_rs_ae_period_ms)
 uint64_t	pfsync_rs_now_ns(void);
 
 /* pfsync_engine.c: entering and leaving the engine. */

@@ -33,6 +33,33 @@ impl<X: FrameExtension, H: Host> Io for EngineIo<'_, X, H> {
         }
     }
 
+    /// At most `budget` calls of `Host::next_state` from `cursor` on (the
+    /// bulk sender's resumable cursor), so a kernel host never holds pf's
+    /// table for a whole pass.
+    fn walk_slice(
+        &mut self,
+        cursor: &mut TableCursor,
+        budget: usize,
+        visit: &mut dyn FnMut(StateView<'_>),
+    ) -> bool {
+        for _ in 0..budget {
+            let Some(s) = self.host.next_state(cursor) else {
+                return false;
+            };
+            if s.state_flags & PFSTATE_NOSYNC != 0 || s.timeout >= PFTM_MAX {
+                continue;
+            }
+            visit(StateView {
+                id: &s.id,
+                proto: s.proto,
+                timeout: s.timeout,
+                src: &s.src,
+                dst: &s.dst,
+            });
+        }
+        true
+    }
+
     fn send_frame(&mut self, buf: &mut [u8], len: usize) {
         self.engine
             .send_extension_frame(self.now, buf, len, &mut *self.host);

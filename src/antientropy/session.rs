@@ -29,6 +29,7 @@ use alloc::vec::Vec;
 
 use super::fingerprint::{bucket_of, fingerprint, StateView};
 use super::wire::{FrameWriter, Kind, Message, MAX_BITS, OVERHEAD};
+use crate::engine::TableCursor;
 use crate::time::{Duration, Instant};
 use crate::wire::StateId;
 
@@ -63,6 +64,12 @@ pub struct Config {
     /// Bytes the host appends to each frame (authentication trailer), for the
     /// traffic counters only.
     pub trailer_len: usize,
+    /// States visited per call while computing a digest (ours, or our copies
+    /// of the peer's for a comparison); 0 walks the whole table in one call.
+    /// A kernel cannot hold pf's table for a million states at once, so it
+    /// resumes the walk from a cursor every `walk_pause`.
+    pub walk_slice: usize,
+    pub walk_pause: Duration,
 }
 
 impl Config {
@@ -79,6 +86,8 @@ impl Config {
             max_detail_entries: 1 << 19,
             frame_len: 1460,
             trailer_len: 0,
+            walk_slice: 0,
+            walk_pause: Duration::from_millis(1),
         }
     }
 }
@@ -107,6 +116,19 @@ pub trait Io {
     /// Our own bulk update is complete (`syncok`).
     fn in_sync(&self) -> bool;
     fn pfcksum(&self) -> [u8; 16];
+    /// Visits at most `budget` states from `cursor` on (as `walk_states`
+    /// does) and advances it; returns false once the table is exhausted. A
+    /// host that can only walk in one go keeps this default.
+    fn walk_slice(
+        &mut self,
+        cursor: &mut TableCursor,
+        budget: usize,
+        visit: &mut dyn FnMut(StateView<'_>),
+    ) -> bool {
+        let _ = (cursor, budget);
+        self.walk_states(visit);
+        false
+    }
 }
 
 /// Counters, all monotonic.
@@ -129,6 +151,8 @@ pub struct Stats {
     pub no_memory: u64,
     /// States walked, for the CPU cost.
     pub states_walked: u64,
+    /// Calls that advanced a sliced digest walk (`Config::walk_slice`).
+    pub walk_slices: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -159,6 +183,28 @@ struct PeerDigest {
     started: Instant,
 }
 
+/// What a sliced walk computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WalkGoal {
+    /// Our own states, counted to size the digest.
+    CountOwn,
+    /// Our own digest, sent when the walk ends.
+    OwnDigest,
+    /// Our copies of the peer's states, compared with its digest at the end.
+    PeerCopies,
+}
+
+/// A digest computation spread over several calls.
+struct Walk {
+    goal: WalkGoal,
+    creator: [u8; 4],
+    bits: u8,
+    cursor: TableCursor,
+    counted: u64,
+    hashes: Vec<u64>,
+    resume_at: Instant,
+}
+
 struct Pending {
     peer: [u8; 4],
     request: u32,
@@ -183,6 +229,9 @@ pub struct Session {
     candidates_at: Instant,
     confirm_at: Option<Instant>,
     frame: Vec<u8>,
+    walk: Option<Walk>,
+    /// A complete peer digest waits for the walk in progress to end.
+    compare_due: bool,
     stats: Stats,
 }
 
@@ -220,6 +269,8 @@ impl Session {
             candidates_at: Instant::ZERO,
             confirm_at: None,
             frame,
+            walk: None,
+            compare_due: false,
             stats: Stats::default(),
         })
     }
@@ -239,6 +290,11 @@ impl Session {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
+        // A due digest waits for the walk in progress, which is resumed first.
+        let next_digest = match &self.walk {
+            Some(w) => Some(w.resume_at),
+            None => self.next_digest,
+        };
         let peer_deadline = self
             .peer
             .as_ref()
@@ -249,7 +305,7 @@ impl Session {
             .as_ref()
             .map(|p| p.sent_at + self.config.reply_timeout);
         [
-            self.next_digest,
+            next_digest,
             self.confirm_at,
             peer_deadline,
             pending_deadline,
@@ -260,9 +316,17 @@ impl Session {
     }
 
     pub fn handle_timeout<I: Io>(&mut self, now: Instant, io: &mut I) {
-        if self.next_digest.is_some_and(|t| t <= now) {
+        if self.walk.as_ref().is_some_and(|w| w.resume_at <= now) {
+            self.advance_walk(now, io);
+        }
+        if self.walk.is_none() && self.next_digest.is_some_and(|t| t <= now) {
             self.next_digest = Some(now + self.config.period);
-            self.send_digest(io);
+            if self.config.walk_slice == 0 {
+                self.send_digest(io);
+            } else {
+                let own = self.hostid;
+                self.begin_walk(now, WalkGoal::CountOwn, own, 0, io);
+            }
         }
         let digest_overdue = self
             .peer
@@ -377,6 +441,11 @@ impl Session {
             self.stats.no_memory += 1;
             return;
         };
+        self.send_hashes(bits, &hashes, io);
+    }
+
+    /// Sends `hashes` as this round's DIGEST.
+    fn send_hashes<I: Io>(&mut self, bits: u8, hashes: &[u64], io: &mut I) {
         self.round = self.round.wrapping_add(1);
         self.stats.digests_sent += 1;
         let flags = if io.in_sync() { FLAG_IN_SYNC } else { 0 };
@@ -398,6 +467,91 @@ impl Session {
             }
             self.stats.digest_frames_sent += 1;
             at += sent;
+        }
+    }
+
+    /// Starts a sliced walk towards `goal` and takes its first slice.
+    fn begin_walk<I: Io>(
+        &mut self,
+        now: Instant,
+        goal: WalkGoal,
+        creator: [u8; 4],
+        bits: u8,
+        io: &mut I,
+    ) {
+        let hashes = if goal == WalkGoal::CountOwn {
+            Vec::new()
+        } else {
+            let Some(h) = try_vec(1usize << bits, 0u64) else {
+                self.stats.no_memory += 1;
+                return;
+            };
+            h
+        };
+        self.walk = Some(Walk {
+            goal,
+            creator,
+            bits,
+            cursor: TableCursor::START,
+            counted: 0,
+            hashes,
+            resume_at: now,
+        });
+        self.advance_walk(now, io);
+    }
+
+    /// Visits the next `walk_slice` states of the walk in progress and, when
+    /// the table is exhausted, acts on the result.
+    fn advance_walk<I: Io>(&mut self, now: Instant, io: &mut I) {
+        let Some(mut w) = self.walk.take() else {
+            return;
+        };
+        let mut walked = 0u64;
+        let budget = self.config.walk_slice.max(1);
+        let (goal, creator, bits) = (w.goal, w.creator, w.bits);
+        let (counted, hashes) = (&mut w.counted, &mut w.hashes);
+        let more = io.walk_slice(&mut w.cursor, budget, &mut |v| {
+            walked += 1;
+            if v.id.creatorid != creator {
+                return;
+            }
+            if goal == WalkGoal::CountOwn {
+                *counted += 1;
+            } else if let Some(h) = hashes.get_mut(bucket_of(v.id, bits) as usize) {
+                *h ^= fingerprint(&v);
+            }
+        });
+        self.stats.states_walked += walked;
+        self.stats.walk_slices += 1;
+        if more {
+            w.resume_at = now + self.config.walk_pause;
+            self.walk = Some(w);
+            return;
+        }
+        match goal {
+            WalkGoal::CountOwn => {
+                let bits = self.bits_for(w.counted);
+                self.begin_walk(now, WalkGoal::OwnDigest, creator, bits, io);
+            }
+            WalkGoal::OwnDigest => {
+                // Every change already folded into the hashes leaves ahead of the digest.
+                io.flush();
+                self.send_hashes(bits, &w.hashes, io);
+            }
+            WalkGoal::PeerCopies => {
+                let same_peer = self
+                    .peer
+                    .as_ref()
+                    .is_some_and(|p| p.sender == creator && p.bits == bits);
+                if same_peer && io.in_sync() {
+                    self.compare_with(now, &w.hashes, io);
+                }
+            }
+        }
+        if self.walk.is_none() && core::mem::take(&mut self.compare_due) {
+            if let Some((sender, b)) = self.peer.as_ref().map(|p| (p.sender, p.bits)) {
+                self.begin_walk(now, WalkGoal::PeerCopies, sender, b, io);
+            }
         }
     }
 
@@ -490,15 +644,32 @@ impl Session {
         if !peer_in_sync || !io.in_sync() || self.pending.is_some() {
             return;
         }
+        if self.config.walk_slice != 0 {
+            if self.walk.is_some() {
+                self.compare_due = true;
+            } else {
+                self.begin_walk(now, WalkGoal::PeerCopies, sender, bits, io);
+            }
+            return;
+        }
         let Some(local) = self.local_hashes(sender, bits, io) else {
             self.stats.no_memory += 1;
             return;
         };
+        self.compare_with(now, &local, io);
+    }
+
+    /// Asks for the buckets where the peer's digest and our `local` hashes of
+    /// its states differ.
+    fn compare_with<I: Io>(&mut self, now: Instant, local: &[u64], io: &mut I) {
         let Some(p) = self.peer.as_ref() else { return };
+        let (bits, sender) = (p.bits, p.sender);
+        if self.pending.is_some() || local.len() != p.hashes.len() {
+            return;
+        }
         self.stats.rounds_compared += 1;
         let mut differing = Vec::new();
-        for (i, ((theirs, seen), mine)) in p.hashes.iter().zip(&p.received).zip(&local).enumerate()
-        {
+        for (i, ((theirs, seen), mine)) in p.hashes.iter().zip(&p.received).zip(local).enumerate() {
             if *seen && theirs != mine {
                 self.stats.buckets_mismatched += 1;
                 if differing.len() < self.config.max_buckets_per_round
@@ -772,6 +943,82 @@ mod tests {
         fn pfcksum(&self) -> [u8; 16] {
             [0; 16]
         }
+        fn walk_slice(
+            &mut self,
+            cursor: &mut TableCursor,
+            budget: usize,
+            visit: &mut dyn FnMut(StateView<'_>),
+        ) -> bool {
+            let from = cursor.position as usize;
+            for (id, p) in self.states.iter().skip(from).take(budget) {
+                visit(StateView {
+                    id,
+                    proto: 6,
+                    timeout: 2,
+                    src: p,
+                    dst: p,
+                });
+            }
+            cursor.position = (from + budget).min(self.states.len()) as u64;
+            from + budget < self.states.len()
+        }
+    }
+
+    /// Drives both sessions' timers and shuttles frames until both are quiet.
+    fn run_sliced(owner: &mut Session, a: &mut Fake, copy: &mut Session, b: &mut Fake) -> Instant {
+        let mut t = Instant::from_secs(1);
+        for _ in 0..2000 {
+            for (s, io) in [(&mut *owner, &mut *a), (&mut *copy, &mut *b)] {
+                if s.poll_timeout().is_some_and(|d| d <= t) {
+                    s.handle_timeout(t, io);
+                }
+            }
+            for f in core::mem::take(&mut a.sent) {
+                copy.on_extension(t, extension_region(&f), b);
+            }
+            for f in core::mem::take(&mut b.sent) {
+                owner.on_extension(t, extension_region(&f), a);
+            }
+            if !b.requested.is_empty() && copy.walk.is_none() && owner.walk.is_none() {
+                break;
+            }
+            t = t + Duration::from_millis(1);
+        }
+        t
+    }
+
+    #[test]
+    fn a_sliced_walk_visits_a_bounded_number_of_states_per_call_and_repairs_the_same() {
+        let config = Config {
+            walk_slice: 64,
+            ..Config::new()
+        };
+        let mut owner = Session::new(config, [0, 0, 0, 1]).unwrap();
+        let mut copy = Session::new(config, [0, 0, 0, 2]).unwrap();
+        let mut a = Fake::new(1000);
+        let mut b = Fake::new(1000);
+        b.states.retain(|(id, _)| id.id != 77u64.to_be_bytes());
+        owner.start(Instant::from_secs(1), Duration::ZERO);
+        owner.handle_timeout(Instant::from_secs(1), &mut a);
+        // One slice so far: nothing sent, the walk waits for the next tick.
+        assert!(a.sent.is_empty());
+        assert_eq!(owner.stats().states_walked, 64);
+        assert_eq!(
+            owner.poll_timeout(),
+            Some(Instant::from_secs(1) + config.walk_pause)
+        );
+        run_sliced(&mut owner, &mut a, &mut copy, &mut b);
+        let requested: Vec<u64> = b
+            .requested
+            .iter()
+            .map(|id| u64::from_be_bytes(id.id))
+            .collect();
+        assert_eq!(requested, vec![77]);
+        // Count and hash passes on the owner (1000 states each, 64 per
+        // slice), one comparison pass on the copy: each slice is bounded.
+        assert_eq!(owner.stats().walk_slices, 2 * 16);
+        assert_eq!(copy.stats().walk_slices, 16);
+        assert_eq!(owner.stats().digests_sent, 1);
     }
 
     #[test]

@@ -20,7 +20,7 @@ const HEADER_LEN: usize = crate::wire::Header::LEN;
 /// EOF subheader as the engine writes it: action 12, count 1.
 const EOF_SUBHEADER: [u8; 4] = [crate::wire::Action::Eof as u8, 0, 0, 1];
 /// Largest extension payload kept for the host (one MTU).
-const EXTENSION_MAX: usize = 9216;
+pub const EXTENSION_MAX: usize = 9216;
 
 pub struct FrameAuth {
     keys: KeySet,

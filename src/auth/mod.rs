@@ -23,7 +23,7 @@ mod sign;
 pub mod trailer;
 mod verify;
 
-pub use extension::FrameAuth;
+pub use extension::{FrameAuth, EXTENSION_MAX};
 pub use keys::{KeyError, KeySet, KEY_LEN};
 pub use ratelimit::{Admission, LogLimiter};
 pub use replay::{ReplayTable, ReplayVerdict, REPLAY_SENDERS, REPLAY_WINDOW};

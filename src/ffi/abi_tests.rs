@@ -4,6 +4,7 @@
 use core::ffi::{c_char, c_int, c_void};
 use std::vec::Vec;
 
+use crate::ffi::anti_entropy::*;
 use crate::ffi::exports::*;
 use crate::ffi::sys;
 use crate::wire::reader::{Event, FrameReader};
@@ -119,12 +120,30 @@ unsafe extern "C" fn f_clear(_ctx: *mut c_void, _c: *const u8, _i: *const c_char
     0
 }
 
+/// Walks the fake table in insertion order, the cursor's position being the
+/// index of the next state.
 unsafe extern "C" fn f_next(
-    _ctx: *mut c_void,
-    _cur: *mut sys::pfsync_rs_cursor,
-    _out: *mut sys::pfsync_rs_state_snapshot,
+    ctx: *mut c_void,
+    cur: *mut sys::pfsync_rs_cursor,
+    out: *mut sys::pfsync_rs_state_snapshot,
 ) -> c_int {
-    2
+    // SAFETY: the core passes valid pointers to its locals.
+    let (f, cur, out) = unsafe { (fake(ctx), &mut *cur, &mut *out) };
+    let Some((id, slot)) = f.states.get(cur.position as usize) else {
+        return 2;
+    };
+    cur.position += 1;
+    out.sid = sys::pfsync_rs_state_id {
+        id_be: id.id,
+        creatorid_be: id.creatorid,
+    };
+    out.state_flags = 0;
+    out.wire_proto = 6;
+    out.timeout = 4;
+    out.src = [0; 32];
+    out.dst = [0; 32];
+    out.slot = *slot;
+    0
 }
 
 unsafe extern "C" fn f_export(
@@ -219,18 +238,24 @@ fn info(id: &StateId) -> sys::pfsync_rs_state_info {
 
 /// An engine over `fake`, configured with a sync interface and up.
 fn running_engine(fake: &mut Fake, release: u32) -> *mut sys::pfsync_rs_engine {
+    running_engine_as(fake, release, [1, 2, 3, 4])
+}
+
+fn running_engine_as(fake: &mut Fake, release: u32, hostid: [u8; 4]) -> *mut sys::pfsync_rs_engine {
     let ctx = (fake as *mut Fake).cast::<c_void>();
     let eng = pfsync_rs_engine_create(
         sys::PFSYNC_RS_ABI_VERSION,
         release,
         &OPS,
         ctx,
-        [1, 2, 3, 4].as_ptr(),
+        hostid.as_ptr(),
         7,
         0,
     );
     assert!(!eng.is_null());
-    assert_eq!(pfsync_rs_on_config_changed(eng, &config("em1"), 1_000), 0);
+    let mut cfg = config("em1");
+    cfg.hostid_be = hostid;
+    assert_eq!(pfsync_rs_on_config_changed(eng, &cfg, 1_000), 0);
     pfsync_rs_on_running_changed(eng, 1, 2_000);
     eng
 }
@@ -570,4 +595,189 @@ fn a_deferred_packet_comes_back_through_its_token_exactly_once() {
     assert_ne!(flags & sys::PFSYNC_RS_CFG_DEFER, 0);
     pfsync_rs_engine_destroy(eng);
     assert_eq!(fake.released.len(), 1, "destroy does not release it again");
+}
+
+/// The anti-entropy message kind of a frame, if it carries one.
+fn ae_kind(frame: &[u8]) -> Option<crate::antientropy::wire::Kind> {
+    crate::antientropy::wire::Message::parse(crate::antientropy::wire::extension_region(frame))
+        .map(|m| m.kind)
+}
+
+fn ae_stats(eng: *mut sys::pfsync_rs_engine) -> sys::pfsync_rs_ae_stats {
+    // SAFETY: plain old data; every field is an integer.
+    let mut st: sys::pfsync_rs_ae_stats = unsafe { core::mem::zeroed() };
+    pfsync_rs_anti_entropy_stats(eng, &mut st);
+    st
+}
+
+fn rx_meta(len: usize) -> sys::pfsync_rs_rx_meta {
+    sys::pfsync_rs_rx_meta {
+        af: 2,
+        ttl: 255,
+        rcvif_is_syncdev: 1,
+        pf_running: 1,
+        if_running: 1,
+        truncated: 0,
+        pad: [0; 2],
+        ip_total_len: 20 + len as u32,
+        src_addr: [0; 16],
+        local_pf_cksum: [0; 16],
+    }
+}
+
+#[test]
+fn anti_entropy_is_off_by_default_and_sends_nothing() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    run_timers(eng, 2_000, 30_000_000_000);
+    assert!(!fake.sent.is_empty());
+    assert!(fake.sent.iter().all(|f| ae_kind(f).is_none()));
+    assert_eq!(ae_stats(eng).enabled, 0);
+    pfsync_rs_engine_destroy(eng);
+}
+
+#[test]
+fn enabling_anti_entropy_sends_digests_on_the_timer() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    for i in 0..3u64 {
+        let id = StateId {
+            id: (100 + i).to_be_bytes(),
+            creatorid: [1, 2, 3, 4],
+        };
+        fake.states.push((id, [0; 12]));
+    }
+    assert_eq!(
+        pfsync_rs_anti_entropy_set(eng, 1, 50, 3_000),
+        convert_einval()
+    );
+    assert_eq!(ae_stats(eng).enabled, 0);
+    assert_eq!(pfsync_rs_anti_entropy_set(eng, 1, 1_000, 3_000), 0);
+    run_timers(eng, 3_000, 3_000_000_000);
+    let digests = fake
+        .sent
+        .iter()
+        .filter(|f| ae_kind(f) == Some(crate::antientropy::wire::Kind::Digest))
+        .count();
+    let st = ae_stats(eng);
+    assert_eq!(st.enabled, 1);
+    // First digest within a period (spread over the first half), then one per period.
+    assert!((2..=3).contains(&digests), "{digests} digest frames");
+    assert_eq!(st.digests_sent, digests as u64);
+    assert_eq!(
+        st.states_walked,
+        2 * 3 * st.digests_sent,
+        "count and hash passes"
+    );
+    assert_eq!(pfsync_rs_anti_entropy_set(eng, 0, 0, 3_000_000_001), 0);
+    let before = fake.sent.len();
+    run_timers(eng, 3_000_000_001, 10_000_000_000);
+    assert!(fake.sent[before..].iter().all(|f| ae_kind(f).is_none()));
+    assert_eq!(ae_stats(eng).enabled, 0);
+    pfsync_rs_engine_destroy(eng);
+}
+
+/// Delivers each side's frames to the other (A's dropped if `drop_a`), then
+/// runs both timers up to `now`.
+fn exchange(
+    a: (*mut sys::pfsync_rs_engine, &mut Fake),
+    b: (*mut sys::pfsync_rs_engine, &mut Fake),
+    now: u64,
+    drop_a: bool,
+    log: &mut Vec<(char, Vec<u8>)>,
+) {
+    for _ in 0..4 {
+        let from_a = core::mem::take(&mut a.1.sent);
+        let from_b = core::mem::take(&mut b.1.sent);
+        for f in &from_a {
+            log.push(('a', f.clone()));
+            if !drop_a {
+                pfsync_rs_on_frame_received(b.0, f.as_ptr(), f.len(), &rx_meta(f.len()), now);
+            }
+        }
+        for f in &from_b {
+            log.push(('b', f.clone()));
+            pfsync_rs_on_frame_received(a.0, f.as_ptr(), f.len(), &rx_meta(f.len()), now);
+        }
+        run_timers(a.0, now, now);
+        run_timers(b.0, now, now);
+    }
+}
+
+#[test]
+fn two_shims_with_anti_entropy_repair_a_lost_insert_without_a_bulk_update() {
+    let (mut fa, mut fb) = (Fake::default(), Fake::default());
+    let a_id = [1, 2, 3, 4];
+    let a = running_engine_as(&mut fa, RELEASE_15, a_id);
+    let b = running_engine_as(&mut fb, RELEASE_15, [5, 6, 7, 8]);
+    let mut log = Vec::new();
+    let step = 10_000_000u64;
+    // Both start up, ask each other for a bulk update and get it.
+    let mut now = 3_000;
+    while now < 6_000_000_000 {
+        exchange((a, &mut fa), (b, &mut fb), now, false, &mut log);
+        now += step;
+    }
+    assert_ne!(pfsync_rs_status_flags(a) & sys::PFSYNC_RS_CFG_OK, 0);
+    assert_ne!(pfsync_rs_status_flags(b) & sys::PFSYNC_RS_CFG_OK, 0);
+    assert_eq!(pfsync_rs_anti_entropy_set(a, 1, 1_000, now), 0);
+    assert_eq!(pfsync_rs_anti_entropy_set(b, 1, 1_000, now), 0);
+    let state = |n: u64| StateId {
+        id: n.to_be_bytes(),
+        creatorid: a_id,
+    };
+    let insert = |fake: &mut Fake, eng, id: StateId, now| {
+        let mut slot = [0u8; 12];
+        pfsync_rs_slot_init(slot.as_mut_ptr());
+        fake.states.push((id, slot));
+        pfsync_rs_on_state_inserted(eng, &info(&id), slot.as_mut_ptr(), now);
+        let last = fake.states.len() - 1;
+        fake.states[last].1 = slot;
+    };
+    // One insert arrives, the next one is lost on the way.
+    insert(&mut fa, a, state(1), now);
+    let end = now + 2_000_000_000;
+    while now < end {
+        exchange((a, &mut fa), (b, &mut fb), now, false, &mut log);
+        now += step;
+    }
+    assert!(fb.imported.contains(&state(1)));
+    insert(&mut fa, a, state(2), now);
+    let end = now + 1_500_000_000;
+    while now < end {
+        exchange((a, &mut fa), (b, &mut fb), now, true, &mut log);
+        now += step;
+    }
+    assert!(!fb.imported.contains(&state(2)));
+    let lost_at = log.len();
+    // Anti-entropy finds and repairs it within two periods.
+    let end = now + 2_500_000_000;
+    while now < end && !fb.imported.contains(&state(2)) {
+        exchange((a, &mut fa), (b, &mut fb), now, false, &mut log);
+        now += step;
+    }
+    assert!(
+        fb.imported.contains(&state(2)),
+        "the lost insert was not repaired"
+    );
+    let st = ae_stats(b);
+    assert!(
+        st.rounds_compared >= 1 && st.updates_requested == 1,
+        "{st:?}"
+    );
+    // No bulk update: nobody asked for one and A sent no BUS after the loss.
+    let after: Vec<u8> = log[lost_at..]
+        .iter()
+        .filter(|(from, _)| *from == 'a')
+        .flat_map(|(_, f)| actions(f))
+        .collect();
+    assert!(
+        !after.contains(&(crate::wire::Action::Bus as u8)),
+        "{after:?}"
+    );
+    assert!(log[lost_at..].iter().any(
+        |(from, f)| *from == 'a' && ae_kind(f) == Some(crate::antientropy::wire::Kind::Detail)
+    ));
+    pfsync_rs_engine_destroy(a);
+    pfsync_rs_engine_destroy(b);
 }

@@ -12,6 +12,7 @@ use crate::engine::host::{
     DeferredPacket, IpFamily, RxMeta, StateInfo, IPPROTO_PFSYNC, PFSTATE_NOSYNC,
 };
 use crate::engine::{merge, Config, ConfigError, Engine, Stats};
+use crate::ffi::anti_entropy::{self, KernelAntiEntropy};
 use crate::ffi::convert::{self, EINVAL};
 use crate::ffi::host::{KernelHost, Ops};
 use crate::ffi::sys;
@@ -19,13 +20,15 @@ use crate::time::Instant;
 use crate::wire::state_format::StateChecks;
 use crate::wire::{peer, IfName, MsgVersion, StateRecord};
 
-const ENOMEM: c_int = 12;
+pub(crate) const ENOMEM: c_int = 12;
 
 /// One VNET's engine with the shim it answers to.
 pub struct KernelEngine {
     /// Frames pass through authentication, which is off until a key is set.
-    engine: Engine<FrameAuth>,
-    host: KernelHost,
+    pub(crate) engine: Engine<FrameAuth>,
+    pub(crate) host: KernelHost,
+    /// Loss repair, off until `net.pfsync.rs.anti_entropy` is set.
+    pub(crate) anti_entropy: Option<KernelAntiEntropy>,
     /// `__FreeBSD_version` the module was built for.
     release: u32,
     /// What the counters read when `net.pfsync.stats` was last cleared.
@@ -43,7 +46,7 @@ fn now(ns: u64) -> Instant {
 
 impl KernelEngine {
     /// The shim's clock for this call, remembered for teardown.
-    fn tick(&mut self, now_ns: u64) -> Instant {
+    pub(crate) fn tick(&mut self, now_ns: u64) -> Instant {
         let t = now(now_ns);
         if t > self.last_now {
             self.last_now = t;
@@ -71,7 +74,7 @@ fn info(st: &sys::pfsync_rs_state_info) -> StateInfo {
 /// # Safety
 /// `eng` is NULL or a pointer returned by `pfsync_rs_engine_create` and not
 /// yet destroyed, and the caller holds the engine lock (no other reference).
-unsafe fn engine<'a>(eng: *mut sys::pfsync_rs_engine) -> Option<&'a mut KernelEngine> {
+pub(crate) unsafe fn engine<'a>(eng: *mut sys::pfsync_rs_engine) -> Option<&'a mut KernelEngine> {
     // SAFETY: per the function contract the pointer is NULL or a live,
     // exclusively held KernelEngine.
     unsafe { eng.cast::<KernelEngine>().as_mut() }
@@ -127,6 +130,7 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
     unsafe {
         ptr::addr_of_mut!((*p).engine).write(engine);
         ptr::addr_of_mut!((*p).host).write(KernelHost::new(ops, ctx));
+        ptr::addr_of_mut!((*p).anti_entropy).write(None);
         ptr::addr_of_mut!((*p).release).write(release_version);
         ptr::addr_of_mut!((*p).stats_base).write(Stats::default());
         ptr::addr_of_mut!((*p).alloc_failures_base).write(crate::ffi::kalloc::failures());
@@ -205,6 +209,7 @@ pub(crate) extern "C" fn pfsync_rs_on_frame_received(
         on_syncdev: meta.rcvif_is_syncdev != 0,
     };
     k.engine.on_frame_received(now, rx, bytes, &mut k.host);
+    anti_entropy::after_frame(k, now);
 }
 
 #[no_mangle]
@@ -419,6 +424,7 @@ pub(crate) extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, n
     if let Some(k) = unsafe { engine(eng) } {
         let t = k.tick(now_ns);
         k.engine.handle_timeout(t, &mut k.host);
+        anti_entropy::on_timeout(k, t);
     }
 }
 
@@ -426,7 +432,15 @@ pub(crate) extern "C" fn pfsync_rs_on_timeout(eng: *mut sys::pfsync_rs_engine, n
 pub(crate) extern "C" fn pfsync_rs_poll_timeout(eng: *const sys::pfsync_rs_engine) -> u64 {
     // SAFETY: contract of `engine` (read-only use).
     match unsafe { engine(eng.cast_mut()) } {
-        Some(k) => k.engine.poll_timeout().map_or(u64::MAX, |t| t.as_nanos()),
+        Some(k) => {
+            let engine_at = k.engine.poll_timeout();
+            let session_at = anti_entropy::deadline(k);
+            let next = match (engine_at, session_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            next.map_or(u64::MAX, |t| t.as_nanos())
+        }
         None => u64::MAX,
     }
 }

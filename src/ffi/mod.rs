@@ -14,6 +14,7 @@ use core::ffi::{c_char, c_int};
 
 #[cfg(test)]
 mod abi_tests;
+mod anti_entropy;
 mod convert;
 pub mod exports;
 mod host;
