@@ -133,6 +133,7 @@ impl TagName {
     pub const LEN: usize = 64;
     pub const EMPTY: TagName = TagName([0; TagName::LEN]);
 
+    #[inline]
     pub fn from_wire(raw: &[u8; TagName::LEN]) -> Option<TagName> {
         terminated(raw).map(TagName)
     }
