@@ -230,6 +230,9 @@ pub struct Session {
     confirm_at: Option<Instant>,
     frame: Vec<u8>,
     walk: Option<Walk>,
+    /// Hash buffer of sliced walks, reserved for `2^max_bits` buckets when
+    /// the session is created and reused by every walk.
+    walk_buf: Vec<u64>,
     /// A complete peer digest waits for the walk in progress to end.
     compare_due: bool,
     stats: Stats,
@@ -256,6 +259,12 @@ impl Session {
             config.frame_len.max(OVERHEAD) + config.trailer_len.max(64),
             0u8,
         )?;
+        let mut walk_buf = Vec::new();
+        if config.walk_slice != 0 {
+            walk_buf
+                .try_reserve_exact(1usize << config.max_bits.min(MAX_BITS))
+                .ok()?;
+        }
         Some(Session {
             config,
             hostid,
@@ -270,6 +279,7 @@ impl Session {
             confirm_at: None,
             frame,
             walk: None,
+            walk_buf,
             compare_due: false,
             stats: Stats::default(),
         })
@@ -482,10 +492,16 @@ impl Session {
         let hashes = if goal == WalkGoal::CountOwn {
             Vec::new()
         } else {
-            let Some(h) = try_vec(1usize << bits, 0u64) else {
+            // Within the capacity reserved at creation: no allocation.
+            let mut h = core::mem::take(&mut self.walk_buf);
+            h.clear();
+            let n = 1usize << bits;
+            if h.try_reserve_exact(n).is_err() {
                 self.stats.no_memory += 1;
+                self.walk_buf = h;
                 return;
-            };
+            }
+            h.resize(n, 0);
             h
         };
         self.walk = Some(Walk {
@@ -537,6 +553,7 @@ impl Session {
                 // Every change already folded into the hashes leaves ahead of the digest.
                 io.flush();
                 self.send_hashes(bits, &w.hashes, io);
+                self.walk_buf = w.hashes;
             }
             WalkGoal::PeerCopies => {
                 let same_peer = self
@@ -546,6 +563,7 @@ impl Session {
                 if same_peer && io.in_sync() {
                     self.compare_with(now, &w.hashes, io);
                 }
+                self.walk_buf = w.hashes;
             }
         }
         if self.walk.is_none() && core::mem::take(&mut self.compare_due) {
@@ -994,6 +1012,7 @@ mod tests {
             ..Config::new()
         };
         let mut owner = Session::new(config, [0, 0, 0, 1]).unwrap();
+        let owner_buf = owner.walk_buf.as_ptr();
         let mut copy = Session::new(config, [0, 0, 0, 2]).unwrap();
         let mut a = Fake::new(1000);
         let mut b = Fake::new(1000);
@@ -1003,6 +1022,7 @@ mod tests {
         // One slice so far: nothing sent, the walk waits for the next tick.
         assert!(a.sent.is_empty());
         assert_eq!(owner.stats().states_walked, 64);
+        let cap = 1usize << config.max_bits;
         assert_eq!(
             owner.poll_timeout(),
             Some(Instant::from_secs(1) + config.walk_pause)
@@ -1019,6 +1039,10 @@ mod tests {
         assert_eq!(owner.stats().walk_slices, 2 * 16);
         assert_eq!(copy.stats().walk_slices, 16);
         assert_eq!(owner.stats().digests_sent, 1);
+        // The hash pass used the buffer reserved at creation, which is back
+        // for the next round (no allocation per round).
+        assert_eq!(owner.walk_buf.as_ptr(), owner_buf);
+        assert_eq!(owner.walk_buf.capacity(), cap);
     }
 
     #[test]

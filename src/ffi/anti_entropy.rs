@@ -1,11 +1,12 @@
 //! Anti-entropy (docs/anti-entropy.md) in the kernel: the optional session
 //! next to the engine, its knob, its share of the timer and of input.
 //!
-//! Everything it needs is allocated when it is enabled (fallibly: a refusal
-//! is counted in onomem by the allocator); frames and timer ticks allocate
-//! only what the session allocates per round. Its table walks are sliced
-//! (`Config::walk_slice` states per timer call), so pf's table rows are never
-//! held for a whole pass.
+//! The session, its frame and receive buffers and the hash buffer of its
+//! digest walks (2^16 buckets) are allocated when it is enabled, fallibly (a
+//! refusal is counted in onomem by the allocator). Per round the session
+//! still allocates, fallibly, the peer's digest and the DETAIL lists, never
+//! per frame. Its digest walks are sliced (`Config::walk_slice` states per
+//! timer call), so pf's table is never walked whole in one call for them.
 
 use alloc::vec::Vec;
 use core::ffi::c_int;
