@@ -6,42 +6,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use pfsync::engine::{Config, Engine, IpFamily, RxMeta};
 use pfsync::sim::FlatHost;
 use pfsync::time::{Duration, Instant};
-use pfsync::wire::{FrameBuilder, IfName, Peer, StateId, StateRecord, UpdReq};
+use pfsync::wire::{FrameBuilder, IfName, UpdReq};
 
 const STATES: u64 = 1_000_000;
-
-fn record(n: u64) -> StateRecord {
-    StateRecord {
-        id: StateId {
-            id: n.to_be_bytes(),
-            creatorid: [0, 0, 0, 1],
-        },
-        ifname: IfName::new("em0").unwrap_or_default(),
-        wire_af: 2,
-        stack_af: 2,
-        wire_proto: 6,
-        stack_proto: 6,
-        direction: 2,
-        timeout: 2,
-        src: Peer {
-            seqlo: 1000,
-            seqhi: 90_000,
-            max_win: 65535,
-            state: 4,
-            wscale: 0x87,
-            ..Peer::default()
-        },
-        dst: Peer {
-            seqlo: 5000,
-            seqhi: 90_000,
-            max_win: 65535,
-            state: 4,
-            wscale: 0x87,
-            ..Peer::default()
-        },
-        ..StateRecord::default()
-    }
-}
 
 fn bulk_request_frame() -> Vec<u8> {
     let mut buf = vec![0u8; 128];
@@ -57,10 +24,7 @@ fn bulk_request_frame() -> Vec<u8> {
 }
 
 fn bulk_generation(c: &mut Criterion) {
-    let mut host = FlatHost::default();
-    for n in 1..=STATES {
-        host.insert(record(n));
-    }
+    let mut host = FlatHost::with_established_tcp(STATES);
     let mut cfg = Config::new([0, 0, 0, 1]);
     cfg.syncdev = IfName::new("em1");
     cfg.up = true;

@@ -15,9 +15,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use pfsync::engine::{Config, Engine, IpFamily, RxMeta, StateInfo, SyncSlot};
-use pfsync::sim::FlatHost;
+use pfsync::sim::{established_tcp, FlatHost};
 use pfsync::time::{Duration, Instant};
-use pfsync::wire::{FrameBuilder, IfName, Peer, StateId, StateRecord, UpdC};
+use pfsync::wire::{FrameBuilder, IfName, StateId, UpdC};
 
 const STATES: u64 = 4096;
 
@@ -52,44 +52,8 @@ fn config(host: u8) -> Config {
     c
 }
 
-fn record(n: u64) -> StateRecord {
-    StateRecord {
-        id: StateId {
-            id: n.to_be_bytes(),
-            creatorid: [0, 0, 0, 1],
-        },
-        ifname: IfName::new("em0").unwrap_or_default(),
-        wire_af: 2,
-        stack_af: 2,
-        wire_proto: 6,
-        stack_proto: 6,
-        direction: 2,
-        timeout: 2,
-        src: Peer {
-            seqlo: 1000,
-            seqhi: 90_000,
-            max_win: 65535,
-            state: 4,
-            wscale: 0x87,
-            ..Peer::default()
-        },
-        dst: Peer {
-            seqlo: 5000,
-            seqhi: 90_000,
-            max_win: 65535,
-            state: 4,
-            wscale: 0x87,
-            ..Peer::default()
-        },
-        ..StateRecord::default()
-    }
-}
-
 fn setup(host_id: u8) -> (Engine, FlatHost) {
-    let mut host = FlatHost::default();
-    for n in 1..=STATES {
-        host.insert(record(n));
-    }
+    let mut host = FlatHost::with_established_tcp(STATES);
     let cfg = config(host_id);
     let mut engine = Engine::new(cfg).unwrap_or_else(|e| panic!("engine: {e:?}"));
     let _ = engine.on_config_changed(Instant::from_secs(100), &cfg, &mut host);
@@ -141,7 +105,7 @@ fn main() {
     match mode.as_str() {
         "baseline" => {
             let mut slot = SyncSlot::NEW;
-            let id = record(1).id;
+            let id = established_tcp(1).id;
             for _ in 0..n {
                 baseline_call(&mut slot, &id);
             }
@@ -151,7 +115,7 @@ fn main() {
             let (mut engine, mut host) = setup(1);
             let mut now = Instant::from_secs(200);
             for i in 0..n {
-                let id = record(i * 7919 % working_set + 1).id;
+                let id = established_tcp(i * 7919 % working_set + 1).id;
                 let info = StateInfo {
                     id,
                     proto: 6,
@@ -189,7 +153,7 @@ fn main() {
                     return;
                 };
                 for _ in 0..17 {
-                    let r = record(next);
+                    let r = established_tcp(next);
                     next = next % STATES + 1;
                     let m = UpdC {
                         id: r.id.id,

@@ -7,7 +7,7 @@ use crate::engine::{
     DeferredPacket, DemoteReason, Host, ImportError, ImportRequest, MergeOutcome, PeerUpdate,
     SendError, StateSnapshot, SyncSlot, TableCursor,
 };
-use crate::wire::{IfName, MsgVersion, StateId, StateRecord};
+use crate::wire::{IfName, MsgVersion, Peer, StateId, StateRecord};
 
 #[derive(Clone, Copy, Debug)]
 pub struct FlatState {
@@ -27,6 +27,16 @@ pub struct FlatHost {
 }
 
 impl FlatHost {
+    /// A table of `count` established IPv4 TCP states, ids 1..=count of creator
+    /// 1: the steady state the engine benchmarks measure against.
+    pub fn with_established_tcp(count: u64) -> FlatHost {
+        let mut host = FlatHost::default();
+        for n in 1..=count {
+            host.insert(established_tcp(n));
+        }
+        host
+    }
+
     pub fn index(id: &StateId) -> usize {
         (id.id_be64() as usize).wrapping_sub(1)
     }
@@ -157,4 +167,32 @@ impl Host for FlatHost {
     fn carp_demote(&mut self, _adjustment: i32, _reason: DemoteReason) {}
     fn release_deferred(&mut self, _packet: DeferredPacket) {}
     fn drop_deferred(&mut self, _packet: DeferredPacket) {}
+}
+
+/// An established IPv4 TCP state with id `n` of creator 1, bound to em0.
+pub fn established_tcp(n: u64) -> StateRecord {
+    let side = |seqlo| Peer {
+        seqlo,
+        seqhi: 90_000,
+        max_win: 65535,
+        state: 4,
+        wscale: 0x87,
+        ..Peer::default()
+    };
+    StateRecord {
+        id: StateId {
+            id: n.to_be_bytes(),
+            creatorid: [0, 0, 0, 1],
+        },
+        ifname: IfName::new("em0").unwrap_or_default(),
+        wire_af: 2,
+        stack_af: 2,
+        wire_proto: 6,
+        stack_proto: 6,
+        direction: 2,
+        timeout: 2,
+        src: side(1000),
+        dst: side(5000),
+        ..StateRecord::default()
+    }
 }

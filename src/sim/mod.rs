@@ -10,7 +10,7 @@ pub mod net;
 pub mod node;
 pub mod rng;
 
-pub use flat::{FlatHost, FlatState};
+pub use flat::{established_tcp, FlatHost, FlatState};
 pub use model::{ModelState, ModelTable, Segment, WindowReject};
 pub use net::{Cluster, LinkConditions, NetStats};
 pub use node::{Node, NodeHost, NodeIo};
