@@ -116,6 +116,21 @@ pub struct StateSnapshot {
     pub slot: SyncSlot,
 }
 
+impl StateSnapshot {
+    /// The snapshot of a host that keeps whole wire records beside their slots.
+    pub fn of(record: &StateRecord, slot: SyncSlot) -> StateSnapshot {
+        StateSnapshot {
+            id: record.id,
+            proto: record.wire_proto,
+            state_flags: record.state_flags,
+            timeout: record.timeout,
+            src: record.src,
+            dst: record.dst,
+            slot,
+        }
+    }
+}
+
 /// The peers and timeout carried by a received UPD or UPD_C.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerUpdate {

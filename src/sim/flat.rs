@@ -77,15 +77,7 @@ impl FlatHost {
 }
 
 fn snapshot(s: &FlatState) -> StateSnapshot {
-    StateSnapshot {
-        id: s.record.id,
-        proto: s.record.wire_proto,
-        state_flags: s.record.state_flags,
-        timeout: s.record.timeout,
-        src: s.record.src,
-        dst: s.record.dst,
-        slot: s.slot,
-    }
+    StateSnapshot::of(&s.record, s.slot)
 }
 
 impl Host for FlatHost {

@@ -328,15 +328,7 @@ impl ModelTable {
 }
 
 fn snapshot(s: &ModelState) -> StateSnapshot {
-    StateSnapshot {
-        id: s.record.id,
-        proto: s.record.wire_proto,
-        state_flags: s.record.state_flags,
-        timeout: s.record.timeout,
-        src: s.record.src,
-        dst: s.record.dst,
-        slot: s.slot,
-    }
+    StateSnapshot::of(&s.record, s.slot)
 }
 
 fn scales(src: &Peer, dst: &Peer) -> (u32, u32) {
