@@ -9,6 +9,10 @@
 //!                                 UPD_C; small W: updates fold), the host runs
 //!                                 `handle_timeout` whenever a bucket is due
 //!   engine_callgrind updc N       N received frames of 17 UPD_C records each
+//!   engine_callgrind upd N [V]    N received frames of full UPD records in
+//!                                 format V (1500 default, 1400, 1301), as many
+//!                                 as fit a 1500-byte MTU, all for states the
+//!                                 host already has (merge, no import)
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -17,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use pfsync::engine::{Config, Engine, IpFamily, RxMeta, StateInfo, SyncSlot};
 use pfsync::sim::{established_tcp, FlatHost};
 use pfsync::time::{Duration, Instant};
-use pfsync::wire::{FrameBuilder, IfName, StateId, UpdC};
+use pfsync::wire::{FrameBuilder, IfName, MsgVersion, StateId, UpdC};
 
 const STATES: u64 = 4096;
 
@@ -91,17 +95,63 @@ fn rx_call(engine: &mut Engine, now: Instant, frame: &[u8], host: &mut FlatHost)
     engine.on_frame_received(now, RxMeta::valid(IpFamily::V4), frame, host);
 }
 
+/// `count` frames of UPD_C (`version` None) or full UPD records in `version`,
+/// each packed to a 1500-byte MTU (at most 17 UPD_C per frame, as stock),
+/// naming the host's states round-robin.
+fn received_frames(count: usize, version: Option<MsgVersion>) -> Vec<Vec<u8>> {
+    let mut buf = vec![0u8; 1500];
+    let mut frames: Vec<Vec<u8>> = Vec::new();
+    let mut next = 1u64;
+    for _ in 0..count {
+        let Ok(mut b) = FrameBuilder::new(&mut buf, 1480) else {
+            break;
+        };
+        for _ in 0..17 {
+            let r = established_tcp(next);
+            let pushed = match version {
+                Some(v) => b.push_upd(v, &r),
+                None => b.push_upd_c(&UpdC {
+                    id: r.id.id,
+                    src: r.src,
+                    dst: r.dst,
+                    creatorid: r.id.creatorid,
+                    expire: 0,
+                    timeout: 2,
+                    state_flags: 0,
+                }),
+            };
+            if pushed.is_err() {
+                break;
+            }
+            next = next % STATES + 1;
+        }
+        let len = b.finish([0; 16], true);
+        frames.push(buf.get(..len).unwrap_or_default().to_vec());
+    }
+    frames
+}
+
+/// Receives `n` frames cycling through `frames`, inside `rx_call`.
+fn receive(engine: &mut Engine, host: &mut FlatHost, frames: &[Vec<u8>], n: u64) {
+    let mut now = Instant::from_secs(200);
+    for i in 0..n {
+        now = now + Duration::from_micros(10);
+        let f = frames
+            .get(i as usize % frames.len().max(1))
+            .map_or(&[][..], |f| f.as_slice());
+        rx_call(engine, now, f, host);
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_default();
     let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     // `update`: how many distinct states the updates cycle through. With many,
     // nearly every update queues a new UPD_C; with few, they fold into queued ones.
-    let working_set: u64 = args
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(STATES)
-        .clamp(1, STATES);
+    // `upd`: the format of the received records.
+    let working_set_arg: Option<u64> = args.next().and_then(|s| s.parse().ok());
+    let working_set = working_set_arg.unwrap_or(STATES).clamp(1, STATES);
     match mode.as_str() {
         "baseline" => {
             let mut slot = SyncSlot::NEW;
@@ -145,46 +195,36 @@ fn main() {
         }
         "updc" => {
             let (mut engine, mut host) = setup(2);
-            let mut buf = vec![0u8; 1500];
-            let mut frames: Vec<Vec<u8>> = Vec::new();
-            let mut next = 1u64;
-            for _ in 0..64 {
-                let Ok(mut b) = FrameBuilder::new(&mut buf, 1480) else {
-                    return;
-                };
-                for _ in 0..17 {
-                    let r = established_tcp(next);
-                    next = next % STATES + 1;
-                    let m = UpdC {
-                        id: r.id.id,
-                        src: r.src,
-                        dst: r.dst,
-                        creatorid: r.id.creatorid,
-                        expire: 0,
-                        timeout: 2,
-                        state_flags: 0,
-                    };
-                    if b.push_upd_c(&m).is_err() {
-                        break;
-                    }
-                }
-                let len = b.finish([0; 16], true);
-                frames.push(buf.get(..len).unwrap_or_default().to_vec());
-            }
-            let mut now = Instant::from_secs(200);
-            for i in 0..n {
-                now = now + Duration::from_micros(10);
-                let f = frames
-                    .get(i as usize % frames.len())
-                    .map_or(&[][..], |f| f.as_slice());
-                rx_call(&mut engine, now, f, &mut host);
-            }
+            let frames = received_frames(64, None);
+            receive(&mut engine, &mut host, &frames, n);
             println!(
                 "iacts[UPD_C] {} stale {}",
                 engine.stats().iacts[4],
                 engine.stats().stale
             );
         }
-        _ => eprintln!("usage: engine_callgrind baseline|update|updc N"),
+        "upd" => {
+            let version = MsgVersion::from_number(working_set_arg.unwrap_or(1500) as u32)
+                .unwrap_or(MsgVersion::V1500);
+            let (mut engine, mut host) = setup(2);
+            let frames = received_frames(64, Some(version));
+            receive(&mut engine, &mut host, &frames, n);
+            let s = engine.stats();
+            let records = s
+                .iacts
+                .get(usize::from(version.upd_action() as u8))
+                .copied()
+                .unwrap_or(0);
+            // Every record must have merged into an existing state: nothing
+            // rejected, nothing imported.
+            println!(
+                "records {records} stale {} badstate {} badval {} states {}",
+                s.stale,
+                s.badstate,
+                s.badval,
+                host.states.iter().flatten().count()
+            );
+        }
+        _ => eprintln!("usage: engine_callgrind baseline|update|updc|upd N [W|V]"),
     }
 }

@@ -6,6 +6,8 @@
 #                   kernel shim makes around it)
 #   flush share     handle_timeout work (frame building) per update, amortised
 #   UPD_C received  one UPD_C record of a 17-record frame, receive path
+#   UPD received    one full UPD record (formats 1500, 1400, 1301, as many as
+#                   fit a 1500-byte MTU) for a state the host already has
 set -eu
 n=${BENCH_N:-200000}
 cargo build --profile sim --example engine_callgrind >&2
@@ -27,10 +29,22 @@ flush=$(measure update timeout_call "$n")
 fold=$(measure update hook_call "$n" 16)
 foldflush=$(measure update timeout_call "$n" 16)
 rx=$(measure updc rx_call "$frames")
+# records_of VERSION: full UPD records the upd run received (its stdout).
+records_of() {
+    sed -n 's/^records \([0-9]*\).*/\1/p' "$out/upd-rx_call-$1.stdout"
+}
+upd1500=$(measure upd rx_call "$frames" 1500)
+upd1400=$(measure upd rx_call "$frames" 1400)
+upd1301=$(measure upd rx_call "$frames" 1301)
+r1500=$(records_of 1500)
+r1400=$(records_of 1400)
+r1301=$(records_of 1301)
 allocs=$(sed -n 's/.*allocations-in-hook \([0-9]*\).*/\1/p' "$out/update-hook_call-.stdout")
 
 awk -v n="$n" -v f="$frames" -v base="$base" -v hook="$hook" -v flush="$flush" \
-    -v rx="$rx" -v allocs="$allocs" -v fold="$fold" -v foldflush="$foldflush" 'BEGIN {
+    -v rx="$rx" -v allocs="$allocs" -v fold="$fold" -v foldflush="$foldflush" \
+    -v u1500="$upd1500" -v u1400="$upd1400" -v u1301="$upd1301" \
+    -v r1500="$r1500" -v r1400="$r1400" -v r1301="$r1301" 'BEGIN {
     b = base / n; h = hook / n; fl = flush / n; r = rx / (f * 17)
     printf "baseline          %8.1f instructions/call\n", b
     printf "update hook       %8.1f instructions/call  (%.1fx baseline), each queues a new UPD_C; %d allocations in %d calls\n", h, h / b, allocs, n
@@ -38,4 +52,7 @@ awk -v n="$n" -v f="$frames" -v base="$base" -v hook="$hook" -v flush="$flush" \
     printf "update hook, fold %8.1f instructions/call  (%.1fx baseline), 16 hot states, updates fold\n", fold / n, fold / n / b
     printf "flush share, fold %8.1f instructions/update (%.1fx baseline)\n", foldflush / n, foldflush / n / b
     printf "UPD_C received    %8.1f instructions/record (%.1fx baseline)\n", r, r / b
+    printf "UPD 1500 received %8.1f instructions/record (%.1fx baseline), existing state\n", u1500 / r1500, u1500 / r1500 / b
+    printf "UPD 1400 received %8.1f instructions/record (%.1fx baseline), existing state\n", u1400 / r1400, u1400 / r1400 / b
+    printf "UPD 1301 received %8.1f instructions/record (%.1fx baseline), existing state\n", u1301 / r1301, u1301 / r1301 / b
 }'
