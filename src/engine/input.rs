@@ -2,6 +2,10 @@
 //! (IP-level checks, extension `open`, frame walk), and one handler per
 //! message kind. Every refusal is counted in the `pfsyncstats` counter stock
 //! uses for it (pfsync-wire.md section 1.1) and changes nothing.
+//!
+//! Full states are walked as checked views into the frame: an UPD for a state
+//! we have needs only its identity, peers and timeout, so the whole record is
+//! decoded only to import it (every INS, an UPD for an unknown state).
 
 use crate::engine::deferral::Fate;
 use crate::engine::queues::Queue;
@@ -10,7 +14,9 @@ use crate::engine::{
     MergeOutcome, PeerUpdate, ReqEvent, RxMeta, SendEvent, SyncSlot, PFSTATE_ACK, PFSTATE_NOSYNC,
 };
 use crate::time::Instant;
-use crate::wire::{Action, BusStatus, Error, Event, FrameReader, Message, StateId, StateRecord};
+use crate::wire::{
+    Action, BusStatus, Error, FrameReader, MessageRef, StateId, StateRecord, StateView, ViewEvent,
+};
 
 impl<X: FrameExtension> Engine<X> {
     /// A pfsync frame arrived (`bytes` starts at the pfsync header; the IP
@@ -54,23 +60,23 @@ impl<X: FrameExtension> Engine<X> {
             self.stats.badlen += 1;
             return;
         };
-        let mut reader = match FrameReader::with_dialect(frame, self.config.receive_dialect) {
-            Ok(r) => r,
+        let reader = match FrameReader::with_dialect(frame, self.config.receive_dialect) {
+            Ok(r) => r.views(),
             Err(e) => {
                 self.count_error(e);
                 return;
             }
         };
         let checksum_match = reader.header().pfcksum == self.config.ruleset_checksum;
-        for event in &mut reader {
+        for event in reader {
             match event {
-                Ok(Event::Section { action, count }) => {
+                Ok(ViewEvent::Section { action, count }) => {
                     if let Some(n) = self.stats.iacts.get_mut(usize::from(action)) {
                         *n += u64::from(count);
                     }
                 }
-                Ok(Event::Message(m)) => self.on_message(now, m, checksum_match, host),
-                Ok(Event::Rejected { action, reason, .. }) => {
+                Ok(ViewEvent::Message(m)) => self.on_message(now, m, checksum_match, host),
+                Ok(ViewEvent::Rejected { action, reason, .. }) => {
                     if reason.is_import_check() {
                         match Action::from_u8(action) {
                             Some(Action::Ins1301 | Action::Ins1400 | Action::Ins1500) => {
@@ -83,7 +89,7 @@ impl<X: FrameExtension> Engine<X> {
                     }
                 }
                 // OpenBSD dialect only; the FreeBSD dialects never skip.
-                Ok(Event::Skipped { .. }) => {}
+                Ok(ViewEvent::Skipped { .. }) => {}
                 Err(e) => self.count_error(e),
             }
         }
@@ -107,16 +113,16 @@ impl<X: FrameExtension> Engine<X> {
     fn on_message<H: Host>(
         &mut self,
         now: Instant,
-        m: Message,
+        m: MessageRef<'_>,
         checksum_match: bool,
         host: &mut H,
     ) {
         match m {
-            Message::Clr(c) => self.on_clr(c.creatorid, &c.ifname, host),
-            Message::Ins { state, .. } => self.on_ins(now, &state, checksum_match, host),
-            Message::Upd { state, .. } => self.on_upd(now, &state, checksum_match, host),
-            Message::InsAck(a) => self.on_ins_ack(now, &a.state, host),
-            Message::UpdC(u) => {
+            MessageRef::Clr(c) => self.on_clr(c.creatorid, &c.ifname, host),
+            MessageRef::Ins(view) => self.on_ins(now, &view.to_record(), checksum_match, host),
+            MessageRef::Upd(view) => self.on_upd(now, &view, checksum_match, host),
+            MessageRef::InsAck(a) => self.on_ins_ack(now, &a.state, host),
+            MessageRef::UpdC(u) => {
                 let update = PeerUpdate {
                     src: u.src,
                     dst: u.dst,
@@ -128,15 +134,15 @@ impl<X: FrameExtension> Engine<X> {
                     None => self.request_update(now, id),
                 }
             }
-            Message::UpdReq(r) => {
+            MessageRef::UpdReq(r) => {
                 if r.is_bulk_request() {
                     self.bulk_send_event(now, SendEvent::Request, host);
                 } else {
                     self.on_upd_req(now, &r.state, host);
                 }
             }
-            Message::DelC(d) => self.on_del_c(now, &d.state, host),
-            Message::Bus(b) => match b.status {
+            MessageRef::DelC(d) => self.on_del_c(now, &d.state, host),
+            MessageRef::Bus(b) => match b.status {
                 BusStatus::Start => self.bulk_request_event(now, ReqEvent::BusStart, host),
                 BusStatus::End => {
                     if self.bulk_req.end_is_current(now, b.endtime) {
@@ -150,9 +156,9 @@ impl<X: FrameExtension> Engine<X> {
                 BusStatus::Unknown(_) => {}
             },
             // Stock without IPSEC steps over TDB records; pf-only hosts have no SAs.
-            Message::Tdb(_) => {}
+            MessageRef::Tdb(_) => {}
             // Only the OpenBSD dialect yields these; the engine speaks FreeBSD.
-            Message::OpenBsdIns(_) | Message::OpenBsdUpd(_) | Message::OpenBsdDel(_) => {
+            MessageRef::OpenBsdIns(_) | MessageRef::OpenBsdUpd(_) | MessageRef::OpenBsdDel(_) => {
                 self.stats.badact += 1;
             }
         }
@@ -224,20 +230,23 @@ impl<X: FrameExtension> Engine<X> {
         }
     }
 
+    /// A full state from the peer: merged into ours if we have it (from the
+    /// view's identity, peers and timeout alone), else decoded and imported.
     fn on_upd<H: Host>(
         &mut self,
         now: Instant,
-        s: &StateRecord,
+        view: &StateView<'_>,
         checksum_match: bool,
         host: &mut H,
     ) {
+        let id = view.state_id();
         let update = PeerUpdate {
-            src: s.src,
-            dst: s.dst,
-            timeout: s.timeout,
+            src: view.src(),
+            dst: view.dst(),
+            timeout: view.timeout(),
         };
-        if let Some(outcome) = self.merge(now, &s.id, &update, host) {
-            self.after_merge(now, &s.id, outcome, host);
+        if let Some(outcome) = self.merge(now, &id, &update, host) {
+            self.after_merge(now, &id, outcome, host);
             return;
         }
         let request = ImportRequest {
@@ -245,7 +254,7 @@ impl<X: FrameExtension> Engine<X> {
             checksum_match,
             slot: SyncSlot::touched_at(now.as_secs()),
         };
-        if host.import_state(s, &request).is_err() {
+        if host.import_state(&view.to_record(), &request).is_err() {
             self.stats.badstate += 1;
         }
     }
