@@ -539,3 +539,133 @@ fn view_and_decode_name_the_same_first_unterminated_name() {
         }
     }
 }
+
+/// The view folds its checks into one test and falls back to the ordered walk
+/// only on failure; every value of every checked byte, and a NUL at every
+/// position of every name, must still get decode's verdict.
+#[test]
+fn folded_view_checks_give_decode_verdict_for_every_checked_byte() {
+    use state_format::{common_field, v1301_field, v1400_field, v1500_field};
+    let src_state = common_field::SRC.off + peer::field::STATE.off;
+    let dst_state = common_field::DST.off + peer::field::STATE.off;
+    for v in [MsgVersion::V1301, MsgVersion::V1400, MsgVersion::V1500] {
+        let mut buf = vec![0u8; v.state_len()];
+        samples::state(v, 5).emit(v, &mut buf).unwrap();
+        let (byte_fields, names): (Vec<usize>, Vec<(usize, usize)>) = match v {
+            MsgVersion::V1301 => (
+                vec![
+                    v1301_field::TIMEOUT.off,
+                    v1301_field::DIRECTION.off,
+                    v1301_field::AF.off,
+                ],
+                vec![(common_field::IFNAME.off, 16)],
+            ),
+            MsgVersion::V1400 => (
+                vec![
+                    v1400_field::TIMEOUT.off,
+                    v1400_field::DIRECTION.off,
+                    v1400_field::AF.off,
+                ],
+                vec![
+                    (common_field::IFNAME.off, 16),
+                    (v1400_field::RT_IFNAME.off, 16),
+                ],
+            ),
+            MsgVersion::V1500 => (
+                vec![
+                    v1500_field::TIMEOUT.off,
+                    v1500_field::DIRECTION.off,
+                    v1500_field::WIRE_AF.off,
+                ],
+                vec![
+                    (common_field::IFNAME.off, 16),
+                    (v1500_field::RT_IFNAME.off, 16),
+                    (v1500_field::ORIG_IFNAME.off, 16),
+                    (v1500_field::TAGNAME.off, 64),
+                ],
+            ),
+        };
+        let agree = |b: &[u8]| {
+            for checks in [StateChecks::Insert, StateChecks::Update] {
+                let view = StateView::new_checked(b, v, checks).map(|w| w.to_record());
+                assert_eq!(view, StateRecord::decode(b, v, checks), "{v:?} {checks:?}");
+            }
+        };
+        for at in byte_fields.into_iter().chain([src_state, dst_state]) {
+            for value in 0..=255u8 {
+                let mut b = buf.clone();
+                b[at] = value;
+                agree(&b);
+            }
+        }
+        for (off, len) in names {
+            for nul in 0..=len {
+                let mut b = buf.clone();
+                b[off..off + len].fill(b'n');
+                if nul < len {
+                    b[off + nul] = 0;
+                }
+                agree(&b);
+            }
+        }
+        for creator in [[0u8; 4], [0, 0, 0, 1], [1, 0, 0, 0]] {
+            let mut b = buf.clone();
+            b[common_field::CREATORID.off..common_field::CREATORID.end()].copy_from_slice(&creator);
+            agree(&b);
+        }
+    }
+}
+
+#[test]
+fn upd_c_view_agrees_with_the_owned_decode_in_both_dialects() {
+    let mut buf = [0u8; UpdC::LEN];
+    let mut sample = samples::upd_c(4);
+    sample.state_flags = 0x5a;
+    sample.emit_openbsd(&mut buf).unwrap();
+    let timeout = upd_c::field::TIMEOUT.off;
+    let src_state = upd_c::field::SRC.off + peer::field::STATE.off;
+    let dst_state = upd_c::field::DST.off + peer::field::STATE.off;
+    for at in [timeout, src_state, dst_state] {
+        for value in 0..=255u8 {
+            let mut b = buf;
+            b[at] = value;
+            assert_eq!(
+                UpdCView::new_checked(&b).map(|v| v.to_upd_c()),
+                UpdC::decode(&b),
+                "byte {at} = {value}"
+            );
+            assert_eq!(
+                UpdCView::new_checked_openbsd(&b).map(|v| v.to_upd_c()),
+                UpdC::decode_openbsd(&b),
+                "OpenBSD byte {at} = {value}"
+            );
+        }
+    }
+    let view = UpdCView::new_checked(&buf).unwrap();
+    let owned = UpdC::decode(&buf).unwrap();
+    assert_eq!(
+        (
+            view.state_id(),
+            view.src(),
+            view.dst(),
+            view.timeout(),
+            view.expire()
+        ),
+        (
+            owned.state_id(),
+            owned.src,
+            owned.dst,
+            owned.timeout,
+            owned.expire
+        )
+    );
+    assert_eq!(view.state_flags(), 0, "FreeBSD pads byte 81");
+    assert_eq!(
+        UpdCView::new_checked_openbsd(&buf).unwrap().state_flags(),
+        0x5a
+    );
+    assert_eq!(
+        UpdCView::new_checked(&buf[..UpdC::LEN - 1]),
+        Err(Reject::Short)
+    );
+}
