@@ -124,9 +124,9 @@ impl<X: FrameExtension> Engine<X> {
             MessageRef::InsAck(a) => self.on_ins_ack(now, &a.state, host),
             MessageRef::UpdC(u) => {
                 let update = PeerUpdate {
-                    src: u.src,
-                    dst: u.dst,
-                    timeout: u.timeout,
+                    src: u.src(),
+                    dst: u.dst(),
+                    timeout: u.timeout(),
                 };
                 let id = u.state_id();
                 match self.merge(now, &id, &update, host) {

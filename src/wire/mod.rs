@@ -36,6 +36,7 @@ pub mod state_format;
 pub mod state_view;
 pub mod tdb;
 pub mod upd_c;
+pub mod upd_c_view;
 
 #[cfg(test)]
 mod props;
@@ -53,8 +54,9 @@ pub use reader::{Dialect, Event, FrameReader, Message, MessageRef, ViewEvent, Vi
 pub use state::{IfName, Peer, Scrub, StateId, StateKey, StateRecord, TagName};
 pub use state_format::StateChecks;
 pub use state_view::StateView;
-pub use tdb::Tdb;
+pub use tdb::{Tdb, TdbRef};
 pub use upd_c::UpdC;
+pub use upd_c_view::UpdCView;
 
 /// Why a frame or a message was refused. One variant per `pfsyncstats` counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

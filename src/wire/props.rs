@@ -472,11 +472,11 @@ fn walks_agree(bytes: &[u8], dialect: Dialect) {
                 }
                 (Message::Clr(a), MessageRef::Clr(b)) => a == b,
                 (Message::InsAck(a), MessageRef::InsAck(b)) => a == b,
-                (Message::UpdC(a), MessageRef::UpdC(b)) => a == b,
+                (Message::UpdC(a), MessageRef::UpdC(b)) => *a == b.to_upd_c(),
                 (Message::UpdReq(a), MessageRef::UpdReq(b)) => a == b,
                 (Message::DelC(a), MessageRef::DelC(b)) => a == b,
                 (Message::Bus(a), MessageRef::Bus(b)) => a == b,
-                (Message::Tdb(a), MessageRef::Tdb(b)) => a == b,
+                (Message::Tdb(a), MessageRef::Tdb(b)) => *a == b.to_tdb(),
                 (Message::OpenBsdDel(a), MessageRef::OpenBsdDel(b)) => a == b,
                 _ => false,
             },

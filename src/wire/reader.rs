@@ -50,8 +50,9 @@ use super::openbsd::OpenBsdState;
 use super::state::{StateId, StateRecord};
 use super::state_format::StateChecks;
 use super::state_view::StateView;
-use super::tdb::Tdb;
+use super::tdb::{Tdb, TdbRef};
 use super::upd_c::UpdC;
+use super::upd_c_view::UpdCView;
 use super::{Error, Reject, Result};
 
 /// Which receiver's rules to apply.
@@ -462,11 +463,12 @@ pub enum MessageRef<'a> {
     Ins(StateView<'a>),
     Upd(StateView<'a>),
     InsAck(InsAck),
-    UpdC(UpdC),
+    /// Checked in place; the peers are decoded when asked for.
+    UpdC(UpdCView<'a>),
     UpdReq(UpdReq),
     DelC(DelC),
     Bus(Bus),
-    Tdb(Tdb),
+    Tdb(TdbRef<'a>),
     /// OpenBSD INS/UPD: the record's bytes, already checked; decode with
     /// [`OpenBsdState::parse`] / `decode`.
     OpenBsdIns(&'a [u8]),
@@ -520,19 +522,34 @@ impl<'a> Iterator for ViewReader<'a> {
                 action,
                 index,
                 rec,
-            } => match decode_ref(kind, rec) {
-                Ok(m) => ViewEvent::Message(m),
-                Err(reason) => ViewEvent::Rejected {
-                    action,
-                    index,
-                    reason,
-                },
-            },
+            } => {
+                // Full states and UPD_C are the bulk of every busy frame:
+                // checked here, inline, instead of through the general
+                // dispatch.
+                let checked = match kind {
+                    Kind::Ins(v) => {
+                        StateView::new_checked(rec, v, StateChecks::Insert).map(MessageRef::Ins)
+                    }
+                    Kind::Upd(v) => {
+                        StateView::new_checked(rec, v, StateChecks::Update).map(MessageRef::Upd)
+                    }
+                    Kind::UpdC => UpdCView::new_checked(rec).map(MessageRef::UpdC),
+                    other => decode_ref(other, rec),
+                };
+                match checked {
+                    Ok(m) => ViewEvent::Message(m),
+                    Err(reason) => ViewEvent::Rejected {
+                        action,
+                        index,
+                        reason,
+                    },
+                }
+            }
         }))
     }
 }
 
-#[inline]
+#[inline(never)]
 fn decode_ref(kind: Kind, rec: &[u8]) -> core::result::Result<MessageRef<'_>, Reject> {
     let short = |_| Reject::Short;
     Ok(match kind {
@@ -551,13 +568,13 @@ fn decode_ref(kind: Kind, rec: &[u8]) -> core::result::Result<MessageRef<'_>, Re
             _ => Reject::Short,
         })?),
         Kind::InsAck => MessageRef::InsAck(InsAck::parse(rec).map_err(short)?),
-        Kind::UpdC => MessageRef::UpdC(UpdC::decode(rec)?),
-        Kind::ObsdUpdC => MessageRef::UpdC(UpdC::decode_openbsd(rec)?),
+        Kind::UpdC => MessageRef::UpdC(UpdCView::new_checked(rec)?),
+        Kind::ObsdUpdC => MessageRef::UpdC(UpdCView::new_checked_openbsd(rec)?),
         Kind::UpdReq => MessageRef::UpdReq(UpdReq::parse(rec).map_err(short)?),
         Kind::DelC => MessageRef::DelC(DelC::parse(rec).map_err(short)?),
         Kind::Bus => MessageRef::Bus(Bus::parse(rec).map_err(short)?),
-        Kind::Tdb => MessageRef::Tdb(Tdb::parse(rec).map_err(short)?),
-        Kind::ObsdTdb => MessageRef::Tdb(Tdb::parse_openbsd(rec).map_err(short)?),
+        Kind::Tdb => MessageRef::Tdb(TdbRef::new(rec).map_err(short)?),
+        Kind::ObsdTdb => MessageRef::Tdb(TdbRef::new_openbsd(rec).map_err(short)?),
         Kind::ObsdDel => MessageRef::OpenBsdDel(OpenBsdState::identity(rec)?),
     })
 }
@@ -594,14 +611,16 @@ fn decode(kind: Kind, rec: &[u8]) -> core::result::Result<Message, Reject> {
         },
         Kind::ObsdIns => Message::OpenBsdIns(OpenBsdState::decode(rec, true)?),
         Kind::ObsdUpd => Message::OpenBsdUpd(OpenBsdState::decode(rec, false)?),
+        Kind::UpdC => Message::UpdC(UpdC::decode(rec)?),
+        Kind::ObsdUpdC => Message::UpdC(UpdC::decode_openbsd(rec)?),
         small => match decode_ref(small, rec)? {
             MessageRef::Clr(m) => Message::Clr(m),
             MessageRef::InsAck(m) => Message::InsAck(m),
-            MessageRef::UpdC(m) => Message::UpdC(m),
+            MessageRef::UpdC(m) => Message::UpdC(m.to_upd_c()),
             MessageRef::UpdReq(m) => Message::UpdReq(m),
             MessageRef::DelC(m) => Message::DelC(m),
             MessageRef::Bus(m) => Message::Bus(m),
-            MessageRef::Tdb(m) => Message::Tdb(m),
+            MessageRef::Tdb(m) => Message::Tdb(m.to_tdb()),
             MessageRef::OpenBsdDel(id) => Message::OpenBsdDel(id),
             // `small` is never a full-state kind: those are matched above.
             MessageRef::Ins(_)

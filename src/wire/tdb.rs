@@ -81,15 +81,18 @@ impl Tdb {
     pub const OPENBSD_LEN: usize = openbsd_field::TDB_LEN;
 
     pub fn parse(bytes: &[u8]) -> Result<Tdb> {
-        let b: &[u8; Tdb::LEN] = record(bytes)?;
-        Ok(Tdb {
+        Ok(Tdb::from_freebsd(record(bytes)?))
+    }
+
+    fn from_freebsd(b: &[u8; Tdb::LEN]) -> Tdb {
+        Tdb {
             spi: get(b, field::SPI),
             dst: get(b, field::DST),
             rpl: u64::from(be32(b, field::RPL)),
             cur_bytes: be64(b, field::CUR_BYTES),
             sproto: u8_at(b, field::SPROTO),
             rdomain: 0,
-        })
+        }
     }
 
     /// `BadVal` when `rpl` does not fit FreeBSD's 32-bit field.
@@ -107,15 +110,18 @@ impl Tdb {
     }
 
     pub fn parse_openbsd(bytes: &[u8]) -> Result<Tdb> {
-        let b: &[u8; Tdb::OPENBSD_LEN] = record(bytes)?;
-        Ok(Tdb {
+        Ok(Tdb::from_openbsd(record(bytes)?))
+    }
+
+    fn from_openbsd(b: &[u8; Tdb::OPENBSD_LEN]) -> Tdb {
+        Tdb {
             spi: get(b, field::SPI),
             dst: get(b, field::DST),
             rpl: be64(b, openbsd_field::RPL),
             cur_bytes: be64(b, openbsd_field::CUR_BYTES),
             sproto: u8_at(b, openbsd_field::SPROTO),
             rdomain: be16(b, openbsd_field::RDOMAIN),
-        })
+        }
     }
 
     pub fn emit_openbsd(&self, buf: &mut [u8]) -> Result<usize> {
@@ -128,5 +134,30 @@ impl Tdb {
         set_u8(b, openbsd_field::UPDATES, 0);
         set_be16(b, openbsd_field::RDOMAIN, self.rdomain);
         Ok(Tdb::OPENBSD_LEN)
+    }
+}
+/// A TDB record of the zero-copy walk: its length is checked (TDB has no
+/// other receive check), its fields are decoded by [`TdbRef::to_tdb`]. Keeps
+/// the walk's events small: a decoded [`Tdb`] is 56 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TdbRef<'a> {
+    FreeBsd(&'a [u8; Tdb::LEN]),
+    OpenBsd(&'a [u8; Tdb::OPENBSD_LEN]),
+}
+
+impl<'a> TdbRef<'a> {
+    pub fn new(bytes: &'a [u8]) -> Result<TdbRef<'a>> {
+        record(bytes).map(TdbRef::FreeBsd)
+    }
+
+    pub fn new_openbsd(bytes: &'a [u8]) -> Result<TdbRef<'a>> {
+        record(bytes).map(TdbRef::OpenBsd)
+    }
+
+    pub fn to_tdb(&self) -> Tdb {
+        match self {
+            TdbRef::FreeBsd(b) => Tdb::from_freebsd(b),
+            TdbRef::OpenBsd(b) => Tdb::from_openbsd(b),
+        }
     }
 }
