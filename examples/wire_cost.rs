@@ -3,15 +3,17 @@
 //!
 //!     wire_cost 1301|1400|1500|upd_c none|memcpy|validate|decode|parse|encode ITERATIONS
 //!
-//! `none` is the loop alone; subtract it from the others. `decode` reuses one
-//! scratch record (`decode_into`), `parse` returns a new one each time.
+//! `none` is the loop alone; subtract it from the others. `validate` checks a
+//! view (`StateView`, `UpdCView`), `decode` fills the owned form (a reused
+//! scratch `StateRecord` via `decode_into`; `UpdC::decode`), `parse` returns a
+//! new owned record each time.
 //! `reader` (owned `Event`s) and `views` (`ViewEvent`s) walk one frame of that record kind filled to a 1500-byte MTU
 //! (`FrameReader`, every record decoded and checked) and prints how many
 //! records a frame holds, to divide by.
 
 use pfsync::wire::samples;
 use pfsync::wire::{
-    FrameBuilder, FrameReader, MsgVersion, StateChecks, StateRecord, StateView, UpdC,
+    FrameBuilder, FrameReader, MsgVersion, StateChecks, StateRecord, StateView, UpdC, UpdCView,
 };
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
     if op == "reader" || op == "views" {
         println!("records per frame: {per_frame}");
     }
+
     for _ in 0..iters {
         let wire = black_box(&wire[..]);
         match (version, op.as_str()) {
@@ -90,7 +93,13 @@ fn main() -> ExitCode {
             (Some(v), "encode") => {
                 black_box(black_box(&state).emit(v, &mut out).is_ok());
             }
-            (None, "validate" | "decode" | "parse") => {
+            (None, "validate") => {
+                black_box(UpdCView::new_checked(wire).is_ok());
+            }
+            (None, "decode") => {
+                black_box(UpdC::decode(wire)).ok();
+            }
+            (None, "parse") => {
                 black_box(UpdC::parse(wire)).ok();
             }
             (None, "encode") => {
