@@ -75,7 +75,8 @@ fn bench_states(c: &mut Criterion) {
         g.bench_function("parse", |b| {
             b.iter(|| {
                 for rec in black_box(&wire).chunks_exact(len) {
-                    black_box(StateRecord::parse(rec, v).unwrap());
+                    let parsed = StateRecord::parse(rec, v).unwrap();
+                    black_box(&parsed);
                 }
             })
         });
@@ -127,14 +128,16 @@ fn bench_upd_c(c: &mut Criterion) {
     g.bench_function("decode", |b| {
         b.iter(|| {
             for rec in black_box(&wire).chunks_exact(len) {
-                black_box(UpdC::decode(rec).unwrap());
+                let decoded = UpdC::decode(rec).unwrap();
+                black_box(&decoded);
             }
         })
     });
     g.bench_function("parse", |b| {
         b.iter(|| {
             for rec in black_box(&wire).chunks_exact(len) {
-                black_box(UpdC::parse(rec).unwrap());
+                let parsed = UpdC::parse(rec).unwrap();
+                black_box(&parsed);
             }
         })
     });
