@@ -61,7 +61,8 @@ def ns(group, fn):
     p = root / group / fn / "new" / "estimates.json"
     if not p.exists():
         return float("nan")
-    return json.loads(p.read_text())["mean"]["point_estimate"] / batch
+    # The median: on a shared machine a neighbour's burst skews the mean.
+    return json.loads(p.read_text())["median"]["point_estimate"] / batch
 print(f"{'record':<11} {'batch':>6} {'copy':>6}" + "".join(
     f" {op:>8} {'/bat':>5} {'/cpy':>5}" for op in ["validate", "decode"]) +
     f" {'parse':>7} {'/cpy':>5} {'encode':>7} {'/cpy':>5}")
@@ -75,7 +76,7 @@ for group in ["state_1301", "state_1400", "state_1500", "upd_c"]:
         v = ns(group, op)
         row += f" {v:7.1f} {v / cpy:5.2f}"
     print(row)
-print("(ns per record; batch = the 64-record batch copied in one memcpy, copy = one")
+print("(median ns per record; batch = the 64-record batch copied in one memcpy, copy = one")
 print(" memcpy per record; /bat and /cpy are ratios to each. validate = checked view")
 print(" (StateView / UpdCView), decode = owned form (decode_into / UpdC::decode))")
 PY
