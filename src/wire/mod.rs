@@ -19,6 +19,8 @@
 //! buffer it is given, returning `BadLen` if the buffer is shorter.
 
 pub mod action;
+#[cfg(any(test, feature = "std"))]
+pub mod agreement;
 pub mod builder;
 pub mod bus;
 pub mod clr;
