@@ -122,12 +122,13 @@ fn full_upd_for_a_known_state_is_merged_without_import() {
         );
 
         assert!(h.imports.is_empty(), "{v:?}: no import for a known state");
-        let update = PeerUpdate {
-            src: theirs.src,
-            dst: theirs.dst,
-            timeout: theirs.timeout,
-        };
-        assert_eq!(h.merges, vec![(theirs.id, update)], "{v:?}");
+        let merged: Vec<_> = h
+            .merges
+            .iter()
+            .map(|(id, u)| (*id, u.src.decode(), u.dst.decode(), u.timeout))
+            .collect();
+        let expected = (theirs.id, theirs.src, theirs.dst, theirs.timeout);
+        assert_eq!(merged, vec![expected], "{v:?}");
         let kept = h.table.get(&theirs.id).unwrap().record;
         assert_eq!((kept.rule, kept.packets), (99, [1, 2]), "{v:?}: ours kept");
         assert_eq!(kept.src.seqlo, theirs.src.seqlo, "{v:?}: peer merged");

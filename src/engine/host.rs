@@ -19,7 +19,7 @@
 //! in `struct pf_kstate` (`sync_state`, `sync_updates`, `sync_list`,
 //! `pfsync_time`). See `engine/mod.rs` for why the slot lives in the host.
 
-use crate::wire::{IfName, MsgVersion, Peer, StateId, StateRecord};
+use crate::wire::{IfName, MsgVersion, Peer, StateId, StateRecord, WirePeer};
 
 /// `PFSTATE_NOSYNC`: never synchronise this state.
 pub const PFSTATE_NOSYNC: u16 = 0x0008;
@@ -131,11 +131,13 @@ impl StateSnapshot {
     }
 }
 
-/// The peers and timeout carried by a received UPD or UPD_C.
+/// The peers and timeout carried by a received UPD or UPD_C. The peers stay
+/// in their wire form: the kernel's pf merges wire peers, so decoding them
+/// here would only be undone; a host holding [`Peer`]s decodes them itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerUpdate {
-    pub src: Peer,
-    pub dst: Peer,
+    pub src: WirePeer,
+    pub dst: WirePeer,
     pub timeout: u8,
 }
 
@@ -313,7 +315,7 @@ pub trait Host {
 
     /// Merges a peer's update into a known state *under the host's state lock*
     /// by calling [`crate::engine::merge::merge_update`] on the state's peers and
-    /// timeout, stores `touched` in its slot (and refreshes expiry when the
+    /// timeout (with the update's peers decoded, or pf's own wire merge), stores `touched` in its slot (and refreshes expiry when the
     /// outcome says so), and reports the result; `None` if the state is unknown.
     fn merge_update(
         &mut self,

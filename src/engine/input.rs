@@ -16,6 +16,7 @@ use crate::engine::{
 use crate::time::Instant;
 use crate::wire::{
     Action, BusStatus, Error, FrameReader, MessageRef, StateId, StateRecord, StateView, ViewEvent,
+    WirePeer,
 };
 
 impl<X: FrameExtension> Engine<X> {
@@ -124,8 +125,8 @@ impl<X: FrameExtension> Engine<X> {
             MessageRef::InsAck(a) => self.on_ins_ack(now, &a.state, host),
             MessageRef::UpdC(u) => {
                 let update = PeerUpdate {
-                    src: u.src(),
-                    dst: u.dst(),
+                    src: u.src_wire(),
+                    dst: u.dst_wire(),
                     timeout: u.timeout(),
                 };
                 let id = u.state_id();
@@ -215,8 +216,8 @@ impl<X: FrameExtension> Engine<X> {
                 // A duplicate or late INS: treat it as the update it is.
                 self.extra.ins_existing += 1;
                 let update = PeerUpdate {
-                    src: s.src,
-                    dst: s.dst,
+                    src: WirePeer::encode(&s.src),
+                    dst: WirePeer::encode(&s.dst),
                     timeout: s.timeout,
                 };
                 if let Some(outcome) = self.merge(now, &s.id, &update, host) {
@@ -241,8 +242,8 @@ impl<X: FrameExtension> Engine<X> {
     ) {
         let id = view.state_id();
         let update = PeerUpdate {
-            src: view.src(),
-            dst: view.dst(),
+            src: view.src_wire(),
+            dst: view.dst_wire(),
             timeout: view.timeout(),
         };
         if let Some(outcome) = self.merge(now, &id, &update, host) {

@@ -157,21 +157,20 @@ impl Host for KernelHost {
         touched: u32,
     ) -> Option<MergeOutcome> {
         let sid = convert::sid(id);
-        let src = convert::peer_to_wire(&update.src);
-        let dst = convert::peer_to_wire(&update.dst);
         let mut out = sys::pfsync_rs_merge_out {
             stale_sides: 0,
             wire_proto: 0,
             state_flags: 0,
             slot: [0; 12],
         };
-        // SAFETY: as in `lookup`; the peers are 32-byte arrays as the op reads.
+        // SAFETY: as in `lookup`; the peers are the received 32-byte records,
+        // which is what the op reads, and `update` outlives the call.
         let rc = unsafe {
             (self.ops.merge)(
                 self.ctx,
                 &sid,
-                src.as_ptr(),
-                dst.as_ptr(),
+                update.src.as_bytes().as_ptr(),
+                update.dst.as_bytes().as_ptr(),
                 update.timeout,
                 touched,
                 &mut out,

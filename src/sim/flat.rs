@@ -106,8 +106,8 @@ impl Host for FlatHost {
             &mut s.record.src,
             &mut s.record.dst,
             &mut s.record.timeout,
-            &u.src,
-            &u.dst,
+            &u.src.decode(),
+            &u.dst.decode(),
             u.timeout,
         );
         s.slot.touched = touched;

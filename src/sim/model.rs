@@ -260,8 +260,8 @@ impl ModelTable {
             &mut s.record.src,
             &mut s.record.dst,
             &mut s.record.timeout,
-            &update.src,
-            &update.dst,
+            &update.src.decode(),
+            &update.dst.decode(),
             update.timeout,
         );
         if r.refresh_expiry {

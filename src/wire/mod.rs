@@ -52,6 +52,7 @@ pub use clr::Clr;
 pub use header::{Header, Subheader, VERSION_FREEBSD, VERSION_OPENBSD};
 pub use ids::{DelC, InsAck, UpdReq};
 pub use openbsd::{OpenBsdState, OpenBsdStateKey};
+pub use peer::WirePeer;
 pub use reader::{Dialect, Event, FrameReader, Message, MessageRef, ViewEvent, ViewReader};
 pub use state::{IfName, Peer, Scrub, StateId, StateKey, StateRecord, TagName};
 pub use state_format::StateChecks;

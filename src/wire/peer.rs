@@ -112,5 +112,29 @@ pub(crate) fn encode(p: &Peer) -> [u8; field::PEER_LEN] {
     b
 }
 
+/// A peer still in its 32 wire bytes, as a received update carries it. The
+/// kernel host hands these straight to pf's merge, which wants wire bytes
+/// anyway; hosts that keep [`Peer`]s decode them when they merge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WirePeer(pub [u8; field::PEER_LEN]);
+
+impl WirePeer {
+    /// The peer's wire form (padding zeroed).
+    #[inline]
+    pub fn encode(p: &Peer) -> WirePeer {
+        WirePeer(encode(p))
+    }
+
+    /// Every field as sent (see [`decode`]); the padding is not kept.
+    #[inline]
+    pub fn decode(&self) -> Peer {
+        decode(&self.0)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; field::PEER_LEN] {
+        &self.0
+    }
+}
+
 /// `PF_TCPS_PROXY_DST`: the highest peer state any receiver accepts.
 pub const PEER_STATE_MAX: u8 = 12;

@@ -6,7 +6,7 @@
 
 use super::action::MsgVersion;
 use super::field::{be32, get, u8_at, Field};
-use super::peer;
+use super::peer::{self, WirePeer};
 use super::state::{has_nul, Peer, StateId, StateRecord};
 use super::state_format::{
     check_values, common_field, v1301_field, v1400_field, v1500_field, StateChecks,
@@ -106,8 +106,18 @@ impl<'a> StateView<'a> {
         peer::decode(&get(self.bytes, common_field::SRC))
     }
 
+    /// The src peer's 32 bytes as sent, for a host that merges wire peers.
+    pub fn src_wire(&self) -> WirePeer {
+        WirePeer(get(self.bytes, common_field::SRC))
+    }
+
     pub fn dst(&self) -> Peer {
         peer::decode(&get(self.bytes, common_field::DST))
+    }
+
+    /// The dst peer's 32 bytes as sent, for a host that merges wire peers.
+    pub fn dst_wire(&self) -> WirePeer {
+        WirePeer(get(self.bytes, common_field::DST))
     }
 
     pub fn timeout(&self) -> u8 {

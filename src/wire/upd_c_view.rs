@@ -4,7 +4,7 @@
 //! place and decodes each part when it is asked for.
 
 use super::field::{be32, get, u8_at};
-use super::peer;
+use super::peer::{self, WirePeer};
 use super::state::{Peer, StateId};
 use super::state_format::{check_values, StateChecks};
 use super::upd_c::{field, UpdC};
@@ -58,8 +58,18 @@ impl<'a> UpdCView<'a> {
         peer::decode(&get(self.bytes, field::SRC))
     }
 
+    /// The src peer's 32 bytes as sent, for a host that merges wire peers.
+    pub fn src_wire(&self) -> WirePeer {
+        WirePeer(get(self.bytes, field::SRC))
+    }
+
     pub fn dst(&self) -> Peer {
         peer::decode(&get(self.bytes, field::DST))
+    }
+
+    /// The dst peer's 32 bytes as sent, for a host that merges wire peers.
+    pub fn dst_wire(&self) -> WirePeer {
+        WirePeer(get(self.bytes, field::DST))
     }
 
     pub fn timeout(&self) -> u8 {
