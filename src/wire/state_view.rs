@@ -107,6 +107,7 @@ impl<'a> StateView<'a> {
     }
 
     /// The src peer's 32 bytes as sent, for a host that merges wire peers.
+    #[inline]
     pub fn src_wire(&self) -> WirePeer {
         WirePeer(get(self.bytes, common_field::SRC))
     }
@@ -116,6 +117,7 @@ impl<'a> StateView<'a> {
     }
 
     /// The dst peer's 32 bytes as sent, for a host that merges wire peers.
+    #[inline]
     pub fn dst_wire(&self) -> WirePeer {
         WirePeer(get(self.bytes, common_field::DST))
     }

@@ -59,6 +59,7 @@ impl<'a> UpdCView<'a> {
     }
 
     /// The src peer's 32 bytes as sent, for a host that merges wire peers.
+    #[inline]
     pub fn src_wire(&self) -> WirePeer {
         WirePeer(get(self.bytes, field::SRC))
     }
@@ -68,6 +69,7 @@ impl<'a> UpdCView<'a> {
     }
 
     /// The dst peer's 32 bytes as sent, for a host that merges wire peers.
+    #[inline]
     pub fn dst_wire(&self) -> WirePeer {
         WirePeer(get(self.bytes, field::DST))
     }
