@@ -132,8 +132,10 @@ impl StateSnapshot {
 }
 
 /// The peers and timeout carried by a received UPD or UPD_C. The peers stay
-/// in their wire form: the kernel's pf merges wire peers, so decoding them
-/// here would only be undone; a host holding [`Peer`]s decodes them itself.
+/// in their wire form: the kernel host hands them to the shim, which sets
+/// them beside pf's own peers exported in the same form and calls back into
+/// the Rust merge, so decoding them here would only be undone; a host holding
+/// [`Peer`]s decodes them itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerUpdate {
     pub src: WirePeer,
@@ -314,9 +316,11 @@ pub trait Host {
     ) -> Result<(), ImportError>;
 
     /// Merges a peer's update into a known state *under the host's state lock*
-    /// by calling [`crate::engine::merge::merge_update`] on the state's peers and
-    /// timeout (with the update's peers decoded, or pf's own wire merge), stores `touched` in its slot (and refreshes expiry when the
-    /// outcome says so), and reports the result; `None` if the state is unknown.
+    /// by applying [`crate::engine::merge::merge_update`] to the state's peers
+    /// and timeout and the update's (decoded by the host, or in the kernel by
+    /// `pfsync_rs_merge_peers` from the wire form the shim passes back),
+    /// stores `touched` in its slot (and refreshes expiry when the outcome says
+    /// so), and reports the result; `None` if the state is unknown.
     fn merge_update(
         &mut self,
         id: &StateId,

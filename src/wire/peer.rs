@@ -113,8 +113,9 @@ pub(crate) fn encode(p: &Peer) -> [u8; field::PEER_LEN] {
 }
 
 /// A peer still in its 32 wire bytes, as a received update carries it. The
-/// kernel host hands these straight to pf's merge, which wants wire bytes
-/// anyway; hosts that keep [`Peer`]s decode them when they merge.
+/// kernel host hands these straight to the shim's merge op, which works on
+/// pf's peers exported in the same form; hosts that keep [`Peer`]s decode
+/// them when they merge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WirePeer(pub [u8; field::PEER_LEN]);
 
