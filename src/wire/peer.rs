@@ -126,7 +126,8 @@ impl WirePeer {
         WirePeer(encode(p))
     }
 
-    /// Every field as sent (see [`decode`]); the padding is not kept.
+    /// Every field as sent, scrub fields included whatever `scrub_flag` says;
+    /// the padding is not kept.
     #[inline]
     pub fn decode(&self) -> Peer {
         decode(&self.0)
