@@ -233,9 +233,12 @@ impl OpenBsdState {
     /// families (INS); otherwise only the update checks (UPD).
     pub fn decode(bytes: &[u8], insert: bool) -> core::result::Result<OpenBsdState, Reject> {
         let b: &[u8; OpenBsdState::LEN] = record(bytes).map_err(|_| Reject::Short)?;
-        let peer_state = |f: Field<32>| u8_at(b, Field::at(f.off + peer::field::STATE.off));
         let timeout = u8_at(b, field::TIMEOUT);
-        check_update(timeout, peer_state(field::SRC), peer_state(field::DST))?;
+        check_update(
+            timeout,
+            u8_at(b, peer::state_field(field::SRC)),
+            u8_at(b, peer::state_field(field::DST)),
+        )?;
         let direction = u8_at(b, field::DIRECTION);
         let af = u8_at(b, field::AF);
         if insert {

@@ -138,5 +138,11 @@ impl WirePeer {
     }
 }
 
+/// The `state` byte of the peer record at `peer_field`: the one byte of a
+/// peer every receiver checks (against [`PEER_STATE_MAX`]).
+pub(crate) const fn state_field(peer_field: Field<{ field::PEER_LEN }>) -> Field<1> {
+    Field::at(peer_field.off + field::STATE.off)
+}
+
 /// `PF_TCPS_PROXY_DST`: the highest peer state any receiver accepts.
 pub const PEER_STATE_MAX: u8 = 12;

@@ -468,8 +468,8 @@ fn decode_1301(
     let direction = u8_at(b, f::DIRECTION);
     check_values(
         timeout,
-        u8_at(b, peer_state_src()),
-        u8_at(b, peer_state_dst()),
+        u8_at(b, peer::state_field(common_field::SRC)),
+        u8_at(b, peer::state_field(common_field::DST)),
         direction,
         af,
         checks,
@@ -528,8 +528,8 @@ fn decode_1400(
     let direction = u8_at(b, f::DIRECTION);
     check_values(
         timeout,
-        u8_at(b, peer_state_src()),
-        u8_at(b, peer_state_dst()),
+        u8_at(b, peer::state_field(common_field::SRC)),
+        u8_at(b, peer::state_field(common_field::DST)),
         direction,
         af,
         checks,
@@ -598,8 +598,8 @@ fn decode_1500(
     let direction = u8_at(b, f::DIRECTION);
     check_values(
         timeout,
-        u8_at(b, peer_state_src()),
-        u8_at(b, peer_state_dst()),
+        u8_at(b, peer::state_field(common_field::SRC)),
+        u8_at(b, peer::state_field(common_field::DST)),
         direction,
         af,
         checks,
@@ -657,13 +657,4 @@ fn emit_1500(s: &StateRecord, b: &mut [u8; v1500_field::LEN]) {
     set_u8(b, f::SET_TOS, s.set_tos);
     put(b, f::SET_PRIO, s.set_prio);
     put(b, f::SPARE, [0; 3]);
-}
-
-/// `src.state` / `dst.state` as absolute offsets inside a state record.
-const fn peer_state_src() -> Field<1> {
-    Field::at(common_field::SRC.off + peer::field::STATE.off)
-}
-
-const fn peer_state_dst() -> Field<1> {
-    Field::at(common_field::DST.off + peer::field::STATE.off)
 }

@@ -5,7 +5,7 @@
 //! when it must import it.
 
 use super::action::MsgVersion;
-use super::field::{be32, get, u8_at, Field};
+use super::field::{be32, get, u8_at};
 use super::peer::{self, WirePeer};
 use super::state::{has_nul, Peer, StateId, StateRecord};
 use super::state_format::{
@@ -161,8 +161,8 @@ fn check_prefix<const LEN: usize>(
 ) -> Result<(), Reject> {
     check_values(
         timeout,
-        u8_at(b, peer_state(common_field::SRC)),
-        u8_at(b, peer_state(common_field::DST)),
+        u8_at(b, peer::state_field(common_field::SRC)),
+        u8_at(b, peer::state_field(common_field::DST)),
         direction,
         af,
         checks,
@@ -174,8 +174,4 @@ fn check_prefix<const LEN: usize>(
         return Err(Reject::CreatorId);
     }
     Ok(())
-}
-
-const fn peer_state(peer_field: Field<32>) -> Field<1> {
-    Field::at(peer_field.off + peer::field::STATE.off)
 }

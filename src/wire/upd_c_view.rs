@@ -108,15 +108,9 @@ impl<'a> UpdCView<'a> {
 /// The bytes both dialects check: timeout and the two peer states.
 #[inline(always)]
 fn check_bytes(b: &[u8; UpdC::LEN]) -> (u8, u8, u8) {
-    let state_at = |peer_field: super::field::Field<32>| {
-        u8_at(
-            b,
-            super::field::Field::at(peer_field.off + peer::field::STATE.off),
-        )
-    };
     (
         u8_at(b, field::TIMEOUT),
-        state_at(field::SRC),
-        state_at(field::DST),
+        u8_at(b, peer::state_field(field::SRC)),
+        u8_at(b, peer::state_field(field::DST)),
     )
 }
