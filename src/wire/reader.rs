@@ -522,34 +522,21 @@ impl<'a> Iterator for ViewReader<'a> {
                 action,
                 index,
                 rec,
-            } => {
-                // Full states and UPD_C are the bulk of every busy frame:
-                // checked here, inline, instead of through the general
-                // dispatch.
-                let checked = match kind {
-                    Kind::Ins(v) => {
-                        StateView::new_checked(rec, v, StateChecks::Insert).map(MessageRef::Ins)
-                    }
-                    Kind::Upd(v) => {
-                        StateView::new_checked(rec, v, StateChecks::Update).map(MessageRef::Upd)
-                    }
-                    Kind::UpdC => UpdCView::new_checked(rec).map(MessageRef::UpdC),
-                    other => decode_ref(other, rec),
-                };
-                match checked {
-                    Ok(m) => ViewEvent::Message(m),
-                    Err(reason) => ViewEvent::Rejected {
-                        action,
-                        index,
-                        reason,
-                    },
-                }
-            }
+            } => match decode_ref(kind, rec) {
+                Ok(m) => ViewEvent::Message(m),
+                Err(reason) => ViewEvent::Rejected {
+                    action,
+                    index,
+                    reason,
+                },
+            },
         }))
     }
 }
 
-#[inline(never)]
+/// Inlined into the walk: full states and UPD_C, the bulk of every busy
+/// frame, are then checked without a call.
+#[inline(always)]
 fn decode_ref(kind: Kind, rec: &[u8]) -> core::result::Result<MessageRef<'_>, Reject> {
     let short = |_| Reject::Short;
     Ok(match kind {
@@ -611,8 +598,6 @@ fn decode(kind: Kind, rec: &[u8]) -> core::result::Result<Message, Reject> {
         },
         Kind::ObsdIns => Message::OpenBsdIns(OpenBsdState::decode(rec, true)?),
         Kind::ObsdUpd => Message::OpenBsdUpd(OpenBsdState::decode(rec, false)?),
-        Kind::UpdC => Message::UpdC(UpdC::decode(rec)?),
-        Kind::ObsdUpdC => Message::UpdC(UpdC::decode_openbsd(rec)?),
         small => match decode_ref(small, rec)? {
             MessageRef::Clr(m) => Message::Clr(m),
             MessageRef::InsAck(m) => Message::InsAck(m),
