@@ -18,11 +18,51 @@
 //! - parse: `StateRecord::parse`, a new owned record per call.
 //! - encode: `emit` into the frame buffer.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    black_box, criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput,
+};
 use pfsync::wire::samples;
 use pfsync::wire::{MsgVersion, StateChecks, StateRecord, StateView, UpdC, UpdCView};
 
 const BATCH: usize = 64;
+
+/// Both memcpy baselines over `wire`, a batch of `len`-byte records.
+fn bench_copies(g: &mut BenchmarkGroup<'_, WallTime>, wire: &[u8], len: usize) {
+    let mut out = vec![0u8; wire.len()];
+    g.bench_function("memcpy", |b| {
+        b.iter(|| {
+            out.copy_from_slice(black_box(wire));
+            black_box(&out);
+        })
+    });
+    let mut record_buf = vec![0u8; len];
+    g.bench_function("memcpy_record", |b| {
+        b.iter(|| {
+            for rec in black_box(wire).chunks_exact(len) {
+                record_buf.copy_from_slice(rec);
+                black_box(&record_buf);
+            }
+        })
+    });
+}
+
+/// `op` applied to each `len`-byte record of `wire` in turn.
+fn bench_each(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    wire: &[u8],
+    len: usize,
+    mut op: impl FnMut(&[u8]),
+) {
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            for rec in black_box(wire).chunks_exact(len) {
+                op(rec);
+            }
+        })
+    });
+}
 
 fn bench_states(c: &mut Criterion) {
     for (name, v) in [
@@ -41,44 +81,18 @@ fn bench_states(c: &mut Criterion) {
 
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Elements(BATCH as u64));
-        g.bench_function("memcpy", |b| {
-            b.iter(|| {
-                out.copy_from_slice(black_box(&wire));
-                black_box(&out);
-            })
+        bench_copies(&mut g, &wire, len);
+        bench_each(&mut g, "validate", &wire, len, |rec| {
+            let view = StateView::new_checked(rec, v, StateChecks::Insert).unwrap();
+            black_box(&view);
         });
-        let mut record_buf = vec![0u8; len];
-        g.bench_function("memcpy_record", |b| {
-            b.iter(|| {
-                for rec in black_box(&wire).chunks_exact(len) {
-                    record_buf.copy_from_slice(rec);
-                    black_box(&record_buf);
-                }
-            })
+        bench_each(&mut g, "decode", &wire, len, |rec| {
+            scratch.decode_into(rec, v, StateChecks::Insert).unwrap();
+            black_box(&scratch);
         });
-        g.bench_function("validate", |b| {
-            b.iter(|| {
-                for rec in black_box(&wire).chunks_exact(len) {
-                    let view = StateView::new_checked(rec, v, StateChecks::Insert).unwrap();
-                    black_box(&view);
-                }
-            })
-        });
-        g.bench_function("decode", |b| {
-            b.iter(|| {
-                for rec in black_box(&wire).chunks_exact(len) {
-                    scratch.decode_into(rec, v, StateChecks::Insert).unwrap();
-                    black_box(&scratch);
-                }
-            })
-        });
-        g.bench_function("parse", |b| {
-            b.iter(|| {
-                for rec in black_box(&wire).chunks_exact(len) {
-                    let parsed = StateRecord::parse(rec, v).unwrap();
-                    black_box(&parsed);
-                }
-            })
+        bench_each(&mut g, "parse", &wire, len, |rec| {
+            let parsed = StateRecord::parse(rec, v).unwrap();
+            black_box(&parsed);
         });
         g.bench_function("encode", |b| {
             b.iter(|| {
@@ -102,44 +116,18 @@ fn bench_upd_c(c: &mut Criterion) {
     let mut out = vec![0u8; len * BATCH];
     let mut g = c.benchmark_group("upd_c");
     g.throughput(Throughput::Elements(BATCH as u64));
-    g.bench_function("memcpy", |b| {
-        b.iter(|| {
-            out.copy_from_slice(black_box(&wire));
-            black_box(&out);
-        })
+    bench_copies(&mut g, &wire, len);
+    bench_each(&mut g, "validate", &wire, len, |rec| {
+        let view = UpdCView::new_checked(rec).unwrap();
+        black_box(&view);
     });
-    let mut record_buf = vec![0u8; len];
-    g.bench_function("memcpy_record", |b| {
-        b.iter(|| {
-            for rec in black_box(&wire).chunks_exact(len) {
-                record_buf.copy_from_slice(rec);
-                black_box(&record_buf);
-            }
-        })
+    bench_each(&mut g, "decode", &wire, len, |rec| {
+        let decoded = UpdC::decode(rec).unwrap();
+        black_box(&decoded);
     });
-    g.bench_function("validate", |b| {
-        b.iter(|| {
-            for rec in black_box(&wire).chunks_exact(len) {
-                let view = UpdCView::new_checked(rec).unwrap();
-                black_box(&view);
-            }
-        })
-    });
-    g.bench_function("decode", |b| {
-        b.iter(|| {
-            for rec in black_box(&wire).chunks_exact(len) {
-                let decoded = UpdC::decode(rec).unwrap();
-                black_box(&decoded);
-            }
-        })
-    });
-    g.bench_function("parse", |b| {
-        b.iter(|| {
-            for rec in black_box(&wire).chunks_exact(len) {
-                let parsed = UpdC::parse(rec).unwrap();
-                black_box(&parsed);
-            }
-        })
+    bench_each(&mut g, "parse", &wire, len, |rec| {
+        let parsed = UpdC::parse(rec).unwrap();
+        black_box(&parsed);
     });
     g.bench_function("encode", |b| {
         b.iter(|| {
