@@ -382,6 +382,26 @@ pub(crate) fn check_values(
     Ok(())
 }
 
+/// [`check_values`] with both peer states read from a full-state record
+/// (their place is the same in every format).
+#[inline(always)]
+pub(crate) fn check_record_values<const LEN: usize>(
+    b: &[u8; LEN],
+    timeout: u8,
+    direction: u8,
+    af: u8,
+    checks: StateChecks,
+) -> core::result::Result<(), Reject> {
+    check_values(
+        timeout,
+        u8_at(b, peer::state_field(common_field::SRC)),
+        u8_at(b, peer::state_field(common_field::DST)),
+        direction,
+        af,
+        checks,
+    )
+}
+
 /// The prefix, with the name and creator checks of stock's import.
 #[inline(always)]
 fn decode_common(b: &[u8], s: &mut StateRecord) -> core::result::Result<(), Reject> {
@@ -466,14 +486,7 @@ fn decode_1301(
     let af = u8_at(b, f::AF);
     let timeout = u8_at(b, f::TIMEOUT);
     let direction = u8_at(b, f::DIRECTION);
-    check_values(
-        timeout,
-        u8_at(b, peer::state_field(common_field::SRC)),
-        u8_at(b, peer::state_field(common_field::DST)),
-        direction,
-        af,
-        checks,
-    )?;
+    check_record_values(b, timeout, direction, af, checks)?;
     decode_common(b, s)?;
     let proto = u8_at(b, f::PROTO);
     s.wire_af = af;
@@ -526,14 +539,7 @@ fn decode_1400(
     let af = u8_at(b, f::AF);
     let timeout = u8_at(b, f::TIMEOUT);
     let direction = u8_at(b, f::DIRECTION);
-    check_values(
-        timeout,
-        u8_at(b, peer::state_field(common_field::SRC)),
-        u8_at(b, peer::state_field(common_field::DST)),
-        direction,
-        af,
-        checks,
-    )?;
+    check_record_values(b, timeout, direction, af, checks)?;
     decode_common(b, s)?;
     s.rt_ifname = IfName::from_wire(&get(b, f::RT_IFNAME)).ok_or(Reject::RtIfName)?;
     let proto = u8_at(b, f::PROTO);
@@ -596,14 +602,7 @@ fn decode_1500(
     let af = u8_at(b, f::WIRE_AF);
     let timeout = u8_at(b, f::TIMEOUT);
     let direction = u8_at(b, f::DIRECTION);
-    check_values(
-        timeout,
-        u8_at(b, peer::state_field(common_field::SRC)),
-        u8_at(b, peer::state_field(common_field::DST)),
-        direction,
-        af,
-        checks,
-    )?;
+    check_record_values(b, timeout, direction, af, checks)?;
     decode_common(b, s)?;
     s.rt_ifname = IfName::from_wire(&get(b, f::RT_IFNAME)).ok_or(Reject::RtIfName)?;
     s.orig_ifname = IfName::from_wire(&get(b, f::ORIG_IFNAME)).ok_or(Reject::OrigIfName)?;
