@@ -53,7 +53,9 @@ pub use header::{Header, Subheader, VERSION_FREEBSD, VERSION_OPENBSD};
 pub use ids::{DelC, InsAck, UpdReq};
 pub use openbsd::{OpenBsdState, OpenBsdStateKey};
 pub use peer::WirePeer;
-pub use reader::{Dialect, Event, FrameReader, Message, MessageRef, ViewEvent, ViewReader};
+pub use reader::{
+    Dialect, Event, FrameReader, Message, MessageRef, ViewEvent, ViewReader, WalkEvent,
+};
 pub use state::{IfName, Peer, Scrub, StateId, StateKey, StateRecord, TagName};
 pub use state_format::StateChecks;
 pub use state_view::StateView;

@@ -94,19 +94,17 @@ pub enum Message {
     OpenBsdDel(StateId),
 }
 
-/// What the walk found next. See the module documentation.
-///
-/// Large (a full state inline) because the core may not allocate; callers
-/// handle one event at a time, so only one lives on the stack.
-#[allow(clippy::large_enum_variant)]
+/// What the walk found next, `M` being how a record is handed out: decoded
+/// ([`Event`]) or as a checked view into the frame ([`ViewEvent`]). See the
+/// module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
+pub enum WalkEvent<M> {
     /// A subheader: stock adds `count` to `pfsyncs_iacts[action]` here.
     Section {
         action: u8,
         count: u16,
     },
-    Message(Message),
+    Message(M),
     /// Record `index` (0-based within its section) failed a value check.
     Rejected {
         action: u8,
@@ -120,6 +118,15 @@ pub enum Event {
         count: u16,
     },
 }
+
+/// An event of the owned walk. Large (a full state inline) because the core
+/// may not allocate; callers handle one event at a time, so only one lives on
+/// the stack.
+pub type Event = WalkEvent<Message>;
+
+/// An event of the zero-copy walk ([`FrameReader::views`]): the same
+/// sections, rejections and errors in the same order, in 32 bytes.
+pub type ViewEvent<'a> = WalkEvent<MessageRef<'a>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -416,23 +423,7 @@ impl Iterator for FrameReader<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Result<Event>> {
-        Some(self.step()?.map(|step| match step {
-            Step::Section { action, count } => Event::Section { action, count },
-            Step::Skipped { action, count } => Event::Skipped { action, count },
-            Step::Record {
-                kind,
-                action,
-                index,
-                rec,
-            } => match decode(kind, rec) {
-                Ok(m) => Event::Message(m),
-                Err(reason) => Event::Rejected {
-                    action,
-                    index,
-                    reason,
-                },
-            },
-        }))
+        Some(self.step()?.map(|step| step.event(decode)))
     }
 }
 
@@ -453,6 +444,33 @@ enum Step<'a> {
         index: u16,
         rec: &'a [u8],
     },
+}
+
+impl<'a> Step<'a> {
+    /// The event this step yields, a record handed out by `hand_out`.
+    #[inline(always)]
+    fn event<M>(
+        self,
+        hand_out: impl FnOnce(Kind, &'a [u8]) -> core::result::Result<M, Reject>,
+    ) -> WalkEvent<M> {
+        match self {
+            Step::Section { action, count } => WalkEvent::Section { action, count },
+            Step::Skipped { action, count } => WalkEvent::Skipped { action, count },
+            Step::Record {
+                kind,
+                action,
+                index,
+                rec,
+            } => match hand_out(kind, rec) {
+                Ok(m) => WalkEvent::Message(m),
+                Err(reason) => WalkEvent::Rejected {
+                    action,
+                    index,
+                    reason,
+                },
+            },
+        }
+    }
 }
 
 /// A message of the zero-copy walk: full states stay in the frame as checked
@@ -476,27 +494,6 @@ pub enum MessageRef<'a> {
     OpenBsdDel(StateId),
 }
 
-/// [`Event`] of the zero-copy walk ([`FrameReader::views`]). The same
-/// sections, rejections and errors in the same order; about a fifth of the
-/// size of `Event`, which carries a whole decoded state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ViewEvent<'a> {
-    Section {
-        action: u8,
-        count: u16,
-    },
-    Message(MessageRef<'a>),
-    Rejected {
-        action: u8,
-        index: u16,
-        reason: Reject,
-    },
-    Skipped {
-        action: u8,
-        count: u16,
-    },
-}
-
 /// Iterator of [`FrameReader::views`].
 #[derive(Debug)]
 pub struct ViewReader<'a> {
@@ -514,23 +511,7 @@ impl<'a> Iterator for ViewReader<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Result<ViewEvent<'a>>> {
-        Some(self.walk.step()?.map(|step| match step {
-            Step::Section { action, count } => ViewEvent::Section { action, count },
-            Step::Skipped { action, count } => ViewEvent::Skipped { action, count },
-            Step::Record {
-                kind,
-                action,
-                index,
-                rec,
-            } => match decode_ref(kind, rec) {
-                Ok(m) => ViewEvent::Message(m),
-                Err(reason) => ViewEvent::Rejected {
-                    action,
-                    index,
-                    reason,
-                },
-            },
-        }))
+        Some(self.walk.step()?.map(|step| step.event(decode_ref)))
     }
 }
 
