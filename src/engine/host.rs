@@ -154,6 +154,19 @@ pub struct MergeOutcome {
     pub state_flags: u16,
 }
 
+impl MergeOutcome {
+    /// The outcome for a host that keeps whole records: `stale_sides` from
+    /// the merge, the rest read off the merged state.
+    pub fn of(record: &StateRecord, slot: SyncSlot, stale_sides: u8) -> MergeOutcome {
+        MergeOutcome {
+            stale_sides,
+            slot,
+            proto: record.wire_proto,
+            state_flags: record.state_flags,
+        }
+    }
+}
+
 /// Why a state was handed to [`Host::import_state`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImportSource {

@@ -13,7 +13,8 @@
 //! The function is pure; the host calls it under its own state lock (see
 //! [`crate::engine::Host::merge_update`]).
 
-use crate::wire::Peer;
+use crate::engine::host::PeerUpdate;
+use crate::wire::{Peer, StateRecord};
 
 /// `TCPS_SYN_SENT`.
 const TCPS_SYN_SENT: u8 = 2;
@@ -88,6 +89,20 @@ pub fn merge_update(
         stale_sides: stale,
         refresh_expiry,
     }
+}
+
+/// [`merge_update`] applied to a host's own copy of a state: the update's wire
+/// peers decoded and merged into the record's peers and timeout.
+pub fn merge_into_record(record: &mut StateRecord, update: &PeerUpdate) -> MergeResult {
+    merge_update(
+        record.wire_proto,
+        &mut record.src,
+        &mut record.dst,
+        &mut record.timeout,
+        &update.src.decode(),
+        &update.dst.decode(),
+        update.timeout,
+    )
 }
 
 /// Stock's source-side rule: older TCP state (except leaving synproxy), or the

@@ -101,22 +101,9 @@ impl Host for FlatHost {
     }
     fn merge_update(&mut self, id: &StateId, u: &PeerUpdate, touched: u32) -> Option<MergeOutcome> {
         let s = self.get_mut(id)?;
-        let r = merge::merge_update(
-            s.record.wire_proto,
-            &mut s.record.src,
-            &mut s.record.dst,
-            &mut s.record.timeout,
-            &u.src.decode(),
-            &u.dst.decode(),
-            u.timeout,
-        );
+        let r = merge::merge_into_record(&mut s.record, u);
         s.slot.touched = touched;
-        Some(MergeOutcome {
-            stale_sides: r.stale_sides,
-            slot: s.slot,
-            proto: s.record.wire_proto,
-            state_flags: s.record.state_flags,
-        })
+        Some(MergeOutcome::of(&s.record, s.slot, r.stale_sides))
     }
     fn store_slot(&mut self, id: &StateId, slot: SyncSlot) -> bool {
         self.get_mut(id).map(|s| s.slot = slot).is_some()

@@ -255,25 +255,12 @@ impl ModelTable {
     ) -> Option<MergeOutcome> {
         let now = self.now;
         let s = self.states.get_mut(id)?;
-        let r = merge::merge_update(
-            s.record.wire_proto,
-            &mut s.record.src,
-            &mut s.record.dst,
-            &mut s.record.timeout,
-            &update.src.decode(),
-            &update.dst.decode(),
-            update.timeout,
-        );
+        let r = merge::merge_into_record(&mut s.record, update);
         if r.refresh_expiry {
             s.expires_at = now + Duration::from_secs(timeout_secs(s.record.timeout));
         }
         s.slot.touched = touched;
-        Some(MergeOutcome {
-            stale_sides: r.stale_sides,
-            slot: s.slot,
-            proto: s.record.wire_proto,
-            state_flags: s.record.state_flags,
-        })
+        Some(MergeOutcome::of(&s.record, s.slot, r.stale_sides))
     }
 
     pub fn store_slot(&mut self, id: &StateId, slot: SyncSlot) -> bool {
