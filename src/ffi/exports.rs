@@ -251,7 +251,8 @@ fn with_state(
     eng: *mut sys::pfsync_rs_engine,
     st: *const sys::pfsync_rs_state_info,
     slot: *mut u8,
-    f: impl FnOnce(&mut KernelEngine, &StateInfo, &mut crate::engine::host::SyncSlot),
+    now_ns: u64,
+    f: impl FnOnce(&mut KernelEngine, Instant, &StateInfo, &mut crate::engine::host::SyncSlot),
 ) {
     // SAFETY: contract of `engine`.
     let Some(k) = (unsafe { engine(eng) }) else {
@@ -267,7 +268,8 @@ fn with_state(
         return;
     };
     let mut s = convert::slot_from_bytes(bytes);
-    f(k, &info(st), &mut s);
+    let t = k.tick(now_ns);
+    f(k, t, &info(st), &mut s);
     *bytes = convert::slot_to_bytes(&s);
 }
 
@@ -280,8 +282,7 @@ pub(crate) extern "C" fn pfsync_rs_on_state_inserted(
 ) {
     // The shim already applied pfsync_rs_state_policy(), which makes the same
     // no-sync decision, so the outcome needs no action here.
-    with_state(eng, st, slot, |k, i, s| {
-        let t = k.tick(now_ns);
+    with_state(eng, st, slot, now_ns, |k, t, i, s| {
         let _ = k.engine.on_state_inserted(t, i, s);
     });
 }
@@ -293,8 +294,7 @@ pub(crate) extern "C" fn pfsync_rs_on_state_updated(
     slot: *mut u8,
     now_ns: u64,
 ) {
-    with_state(eng, st, slot, |k, i, s| {
-        let t = k.tick(now_ns);
+    with_state(eng, st, slot, now_ns, |k, t, i, s| {
         k.engine.on_state_updated(t, i, s, &mut k.host);
     });
 }
@@ -306,8 +306,7 @@ pub(crate) extern "C" fn pfsync_rs_on_state_deleted(
     slot: *mut u8,
     now_ns: u64,
 ) {
-    with_state(eng, st, slot, |k, i, s| {
-        let t = k.tick(now_ns);
+    with_state(eng, st, slot, now_ns, |k, t, i, s| {
         k.engine.on_state_deleted(t, i, s, &mut k.host);
     });
 }
@@ -343,8 +342,7 @@ pub(crate) extern "C" fn pfsync_rs_on_defer_requested(
     now_ns: u64,
 ) -> c_int {
     let mut kept = false;
-    with_state(eng, st, slot, |k, i, s| {
-        let t = k.tick(now_ns);
+    with_state(eng, st, slot, now_ns, |k, t, i, s| {
         kept = k
             .engine
             .on_defer_requested(t, i, s, DeferredPacket(token), &mut k.host);
