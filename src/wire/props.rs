@@ -157,27 +157,16 @@ fn state(v: MsgVersion) -> impl Strategy<Value = StateRecord> {
 
 /// Resets what `v` does not carry to what parsing it yields.
 fn normalize(s: &mut StateRecord, v: MsgVersion) {
-    let d = StateRecord::default();
     match v {
         MsgVersion::V1301 | MsgVersion::V1400 => {
             s.stack_af = s.wire_af;
             s.rt_af = s.wire_af;
             s.stack_proto = s.wire_proto;
-            s.orig_ifname = d.orig_ifname;
-            s.tagname = d.tagname;
             if v == MsgVersion::V1301 {
                 s.state_flags &= 0xff;
-                s.qid = d.qid;
-                s.pqid = d.pqid;
-                s.dnpipe = d.dnpipe;
-                s.dnrpipe = d.dnrpipe;
-                s.rtableid = d.rtableid;
-                s.min_ttl = d.min_ttl;
-                s.set_tos = d.set_tos;
-                s.max_mss = d.max_mss;
-                s.set_prio = d.set_prio;
-                s.rt = d.rt;
-                s.rt_ifname = d.rt_ifname;
+                s.reset_members_absent_from_1301();
+            } else {
+                s.reset_members_absent_from_1400();
             }
         }
         MsgVersion::V1500 => s.sync_flags = 0,

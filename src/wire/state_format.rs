@@ -477,6 +477,33 @@ fn emit_common(s: &StateRecord, b: &mut [u8]) {
     put(b, common_field::CREATORID, s.id.creatorid);
 }
 
+// A decode into a reused record must not keep what an older format does
+// not carry from the record before; a round trip through that format
+// yields the same defaults.
+impl StateRecord {
+    pub(crate) fn reset_members_absent_from_1400(&mut self) {
+        let d = StateRecord::default();
+        self.orig_ifname = d.orig_ifname;
+        self.tagname = d.tagname;
+    }
+
+    pub(crate) fn reset_members_absent_from_1301(&mut self) {
+        self.reset_members_absent_from_1400();
+        let d = StateRecord::default();
+        self.qid = d.qid;
+        self.pqid = d.pqid;
+        self.dnpipe = d.dnpipe;
+        self.dnrpipe = d.dnrpipe;
+        self.rtableid = d.rtableid;
+        self.min_ttl = d.min_ttl;
+        self.set_tos = d.set_tos;
+        self.max_mss = d.max_mss;
+        self.set_prio = d.set_prio;
+        self.rt = d.rt;
+        self.rt_ifname = d.rt_ifname;
+    }
+}
+
 fn decode_1301(
     b: &[u8; v1301_field::LEN],
     checks: StateChecks,
@@ -499,20 +526,7 @@ fn decode_1301(
     s.state_flags = u16::from(u8_at(b, f::STATE_FLAGS));
     s.timeout = timeout;
     s.sync_flags = u8_at(b, f::SYNC_FLAGS);
-    let d = StateRecord::default();
-    s.qid = d.qid;
-    s.pqid = d.pqid;
-    s.dnpipe = d.dnpipe;
-    s.dnrpipe = d.dnrpipe;
-    s.rtableid = d.rtableid;
-    s.min_ttl = d.min_ttl;
-    s.set_tos = d.set_tos;
-    s.max_mss = d.max_mss;
-    s.set_prio = d.set_prio;
-    s.rt = d.rt;
-    s.rt_ifname = d.rt_ifname;
-    s.orig_ifname = d.orig_ifname;
-    s.tagname = d.tagname;
+    s.reset_members_absent_from_1301();
     Ok(())
 }
 
@@ -563,8 +577,7 @@ fn decode_1400(
     s.max_mss = be16(b, f::MAX_MSS);
     s.set_prio = get(b, f::SET_PRIO);
     s.rt = u8_at(b, f::RT);
-    s.orig_ifname = IfName::EMPTY;
-    s.tagname = TagName::EMPTY;
+    s.reset_members_absent_from_1400();
     Ok(())
 }
 
