@@ -324,14 +324,8 @@ proptest! {
         edits in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..16),
         cut in any::<u16>(),
     ) {
-        let mut buf = vec![0u8; 65535];
-        let len = if openbsd { samples::openbsd_frame(&mut buf, 2) } else { samples::freebsd_frame(&mut buf, 2) };
-        buf.truncate(len);
-        for (at, byte) in edits {
-            let i = usize::from(at) % len;
-            buf[i] = byte;
-        }
-        buf.truncate(usize::from(cut) % (len + 1));
+        let mut buf = mutated_sample_frame(openbsd, &edits);
+        buf.truncate(usize::from(cut) % (buf.len() + 1));
         walk_all_dialects(&buf);
     }
 
@@ -358,6 +352,23 @@ proptest! {
             .collect();
         prop_assert_eq!(got, want);
     }
+}
+
+/// A valid sample frame of the dialect with each `(position, byte)` edit
+/// applied, positions taken modulo the frame's length.
+fn mutated_sample_frame(openbsd: bool, edits: &[(u16, u8)]) -> Vec<u8> {
+    let mut buf = vec![0u8; 65535];
+    let len = if openbsd {
+        samples::openbsd_frame(&mut buf, 2)
+    } else {
+        samples::freebsd_frame(&mut buf, 2)
+    };
+    buf.truncate(len);
+    for &(at, byte) in edits {
+        let i = usize::from(at) % len;
+        buf[i] = byte;
+    }
+    buf
 }
 
 fn walk_all_dialects(bytes: &[u8]) {
@@ -410,13 +421,7 @@ proptest! {
         openbsd in any::<bool>(),
         edits in proptest::collection::vec((any::<u16>(), any::<u8>()), 0..12),
     ) {
-        let mut buf = vec![0u8; 65535];
-        let len = if openbsd { samples::openbsd_frame(&mut buf, 2) } else { samples::freebsd_frame(&mut buf, 2) };
-        buf.truncate(len);
-        for (at, byte) in edits {
-            let i = usize::from(at) % len;
-            buf[i] = byte;
-        }
+        let buf = mutated_sample_frame(openbsd, &edits);
         for d in [Dialect::FreeBsd14, Dialect::FreeBsd15, Dialect::OpenBsd] {
             if let Err(e) = super::agreement::walks_agree(&buf, d) {
                 panic!("{e}");
