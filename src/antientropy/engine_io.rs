@@ -19,18 +19,7 @@ impl<X: FrameExtension, H: Host> Io for EngineIo<'_, X, H> {
     /// docs/anti-entropy.md).
     fn walk_states(&mut self, visit: &mut dyn FnMut(StateView<'_>)) {
         let mut cursor = TableCursor::START;
-        while let Some(s) = self.host.next_state(&mut cursor) {
-            if s.state_flags & PFSTATE_NOSYNC != 0 || s.timeout >= PFTM_MAX {
-                continue;
-            }
-            visit(StateView {
-                id: &s.id,
-                proto: s.proto,
-                timeout: s.timeout,
-                src: &s.src,
-                dst: &s.dst,
-            });
-        }
+        self.walk_slice(&mut cursor, usize::MAX, visit);
     }
 
     /// At most `budget` calls of `Host::next_state` from `cursor` on (the
