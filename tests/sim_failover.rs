@@ -56,6 +56,20 @@ struct FlowMix {
     spread_ms: u64,
 }
 
+impl FlowMix {
+    /// The state of connection `n`, its windows as this mix negotiates them.
+    fn state(self, n: u64) -> pfsync::wire::StateRecord {
+        let mut rec = tcp_state(0, n);
+        if !self.scaled {
+            for p in [&mut rec.src, &mut rec.dst] {
+                p.wscale = 0;
+                p.seqhi = p.seqlo.wrapping_add(65535);
+            }
+        }
+        rec
+    }
+}
+
 const TYPICAL: FlowMix = FlowMix {
     scaled: true,
     min_gap_ms: 50,
@@ -77,10 +91,7 @@ fn failover_run_mix(seed: u64, flows: u64, mix: FlowMix) -> (usize, usize, u64) 
     let mut agenda: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
     for n in 0..flows {
         let at = start + Duration::from_millis(rng.below(4000));
-        let mut rec = tcp_state(0, n + 1);
-        if !mix.scaled {
-            unscale(&mut rec);
-        }
+        let rec = mix.state(n + 1);
         table.push(Flow {
             id: rec.id,
             client_next: rec.src.seqlo,
@@ -100,11 +111,7 @@ fn failover_run_mix(seed: u64, flows: u64, mix: FlowMix) -> (usize, usize, u64) 
         let Some(f) = table.get_mut(i) else { continue };
         if !created[i] {
             created[i] = true;
-            let mut rec = tcp_state(0, i as u64 + 1);
-            if !mix.scaled {
-                unscale(&mut rec);
-            }
-            c.with_node(0, |a| a.create_state(now, rec));
+            c.with_node(0, |a| a.create_state(now, mix.state(i as u64 + 1)));
         } else {
             // One exchange: client data, server acknowledges (sometimes with data).
             let len = 1 + rng.below(1460) as u32;
@@ -147,11 +154,12 @@ fn failover_run_mix(seed: u64, flows: u64, mix: FlowMix) -> (usize, usize, u64) 
     (eligible, pass, c.nodes[0].io.frames_sent)
 }
 
-fn unscale(r: &mut pfsync::wire::StateRecord) {
-    for p in [&mut r.src, &mut r.dst] {
-        p.wscale = 0;
-        p.seqhi = p.seqlo.wrapping_add(65535);
-    }
+/// (eligible flows, flows B would pass) summed over `seeds`.
+fn failover_totals(seeds: std::ops::Range<u64>, flows: u64, mix: FlowMix) -> (usize, usize) {
+    seeds.fold((0, 0), |(eligible, pass), seed| {
+        let (e, p, _) = failover_run_mix(seed, flows, mix);
+        (eligible + e, pass + p)
+    })
 }
 
 #[test]
@@ -181,12 +189,7 @@ fn failover_keeps_every_established_flow() {
 #[test]
 #[ignore = "many seeds; run in release: cargo test --release --test sim_failover -- --ignored"]
 fn failover_over_many_seeds() {
-    let mut total = (0, 0);
-    for seed in 100..120 {
-        let (eligible, pass, _) = failover_run(seed, 10_000);
-        total.0 += eligible;
-        total.1 += pass;
-    }
+    let total = failover_totals(100..120, 10_000, TYPICAL);
     println!(
         "failover over 20 seeds: {}/{} = {:.6}",
         total.1,
@@ -206,12 +209,7 @@ fn failover_with_fast_unscaled_flows() {
         min_gap_ms: 20,
         spread_ms: 20,
     };
-    let mut total = (0, 0);
-    for seed in 200..203 {
-        let (eligible, pass, _) = failover_run_mix(seed, 500, mix);
-        total.0 += eligible;
-        total.1 += pass;
-    }
+    let total = failover_totals(200..203, 500, mix);
     println!(
         "failover, fast unscaled flows: {}/{} = {:.4}",
         total.1,
