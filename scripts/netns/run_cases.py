@@ -552,6 +552,27 @@ print(n)
 """
 
 
+def start_capture(probe, seconds):
+    """Starts CAPTURE in the probe's namespace; returns once it listens."""
+    cap = subprocess.Popen(["ip", "netns", "exec", probe[0], "python3", "-c", CAPTURE, str(seconds)],
+                           stdout=subprocess.PIPE, text=True)
+    assert cap.stdout.readline().strip() == "ready"
+    return cap
+
+
+def replay(probe, frames, receiver, what, settle):
+    """Sends captured frames from the probe with TTL 255, waits until the
+    receiver has counted them and `settle` seconds more; returns the
+    receiver's counters before and after."""
+    before = counters(receiver)
+    inj = subprocess.run(["ip", "netns", "exec", probe[0], "python3", "-c", INJECT, probe[1]],
+                         input="\n".join(frames) + "\n", capture_output=True, text=True, timeout=10)
+    assert inj.returncode == 0 and int(inj.stdout) == len(frames), inj
+    wait_until(lambda: counters(receiver)["ipackets"] >= before["ipackets"] + len(frames), 5, what)
+    time.sleep(settle)
+    return before, counters(receiver)
+
+
 @case
 def auth_replayed_frames_are_refused(lab):
     t = lab.switched(["a", "b", "probe"])
@@ -559,9 +580,7 @@ def auth_replayed_frames_are_refused(lab):
     a = lab.node(t["a"][0], "a", hostid=hex(A_ID), auth_key_file=key_file(lab, "a", keys))
     b = lab.node(t["b"][0], "b", hostid=hex(B_ID), auth_key_file=key_file(lab, "b", keys))
     time.sleep(0.5)
-    cap = subprocess.Popen(["ip", "netns", "exec", t["probe"][0], "python3", "-c", CAPTURE, "2.5"],
-                           stdout=subprocess.PIPE, text=True)
-    assert cap.stdout.readline().strip() == "ready"
+    cap = start_capture(t["probe"], 2.5)
     for i in range(1, 6):
         a.insert(tcp_state(i, A_ID))
     a.ctl("flush")
@@ -575,14 +594,7 @@ def auth_replayed_frames_are_refused(lab):
         a.delete(f"{i:016x}", f"{A_ID:08x}")
     a.ctl("flush")
     synced(a, b, "deletes to reach b")
-    before = counters(b)
-    inj = subprocess.run(["ip", "netns", "exec", t["probe"][0], "python3", "-c", INJECT, t["probe"][1]],
-                         input="\n".join(frames) + "\n", capture_output=True, text=True, timeout=10)
-    assert inj.returncode == 0 and int(inj.stdout) == len(frames), inj
-    wait_until(lambda: counters(b)["ipackets"] >= before["ipackets"] + len(frames), 5,
-               "b to receive the replayed frames")
-    time.sleep(0.5)
-    after = counters(b)
+    before, after = replay(t["probe"], frames, b, "b to receive the replayed frames", 0.5)
     assert after["badttl"] == before["badttl"], "the replay was not sent with TTL 255"
     assert after["badauth"] - before["badauth"] == len(frames), (before["badauth"], after["badauth"], len(frames))
     assert b.dump() == [], "a replayed frame re-created a state"
@@ -602,9 +614,7 @@ def auth_restarted_receiver_refuses_an_earlier_boot(lab):
     a1 = lab.node(t["a"][0], "a1", hostid=hex(A_ID), auth_key_file=akeys)
     b1 = lab.node(t["b"][0], "b1", hostid=hex(B_ID), auth_key_file=bkeys)
     time.sleep(0.5)
-    cap = subprocess.Popen(["ip", "netns", "exec", t["probe"][0], "python3", "-c", CAPTURE, "2"],
-                           stdout=subprocess.PIPE, text=True)
-    assert cap.stdout.readline().strip() == "ready"
+    cap = start_capture(t["probe"], 2)
     a1.insert(tcp_state(1, A_ID))
     a1.ctl("flush")
     synced(a1, b1, "the first boot's insert")
@@ -625,14 +635,7 @@ def auth_restarted_receiver_refuses_an_earlier_boot(lab):
         persisted = f.read()
     assert f"{A_ID:08x} {epoch2}" in persisted, persisted
     b2 = lab.node(t["b"][0], "b2", hostid=hex(B_ID), auth_key_file=bkeys)
-    before = counters(b2)
-    inj = subprocess.run(["ip", "netns", "exec", t["probe"][0], "python3", "-c", INJECT, t["probe"][1]],
-                         input="\n".join(old) + "\n", capture_output=True, text=True, timeout=10)
-    assert inj.returncode == 0 and int(inj.stdout) == len(old), inj
-    wait_until(lambda: counters(b2)["ipackets"] >= before["ipackets"] + len(old), 5,
-               "b to receive the first boot's frames")
-    time.sleep(0.3)
-    after = counters(b2)
+    before, after = replay(t["probe"], old, b2, "b to receive the first boot's frames", 0.3)
     assert b2.dump() == [], "a frame of an earlier boot was imported after the receiver restarted"
     assert after["badauth"] - before["badauth"] == len(old), (before["badauth"], after["badauth"], len(old))
     print(f"  receiver restart: {len(old)} frame(s) of a's earlier boot replayed to a restarted b: "
