@@ -420,12 +420,29 @@ SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, auth,
     pfsync_rs_sysctl_auth, "A", "Frame authentication state");
 
 /*
+ * What MOD_LOAD set up, so that the MOD_UNLOAD the kernel sends after a
+ * failed MOD_LOAD (kern_module.c) undoes exactly that and nothing more: in
+ * particular never the protocol-240 handler of a module loaded before us.
+ */
+static bool pfsync_rs_proto_ready;
+
+static bool
+pfsync_rs_kernel_checked(void)
+{
+	return (osreldate >= PFSYNC_RS_OSREL_MIN &&
+	    osreldate <= PFSYNC_RS_OSREL_MAX);
+}
+
+/*
  * Per-VNET life: the cloner creates pfsync0 (softc + engine) and the hooks
  * go in at once, as stock does; teardown runs in reverse.
  */
 static void
 pfsync_rs_vnet_init(const void *unused __unused)
 {
+	/* The SYSINITs of one file run in no fixed order against MOD_LOAD. */
+	if (!pfsync_rs_kernel_checked())
+		return;
 	if (pfsync_rs_clone_attach() != 0) {
 		log(LOG_ERR, "pfsync: cannot attach the pfsync cloner\n");
 		return;
@@ -451,21 +468,36 @@ pfsync_rs_modevent(module_t mod __unused, int type, void *data __unused)
 
 	switch (type) {
 	case MOD_LOAD:
+		if (!pfsync_rs_kernel_checked()) {
+			printf("pfsync: this pfsync-rs module was built and "
+			    "checked for FreeBSD %d.%d (__FreeBSD_version %d-%d); "
+			    "the running kernel is %d: refusing to load\n",
+			    PFSYNC_RS_OSREL_MIN / 100000,
+			    PFSYNC_RS_OSREL_MIN / 1000 % 100,
+			    PFSYNC_RS_OSREL_MIN, PFSYNC_RS_OSREL_MAX, osreldate);
+			return (ENOEXEC);
+		}
 		error = pfsync_rs_core_init();
 		if (error != 0)
 			return (error);
-		pfsync_detach_ifnet_ptr = pfsync_rs_detach_ifnet;
 		error = pfsync_rs_proto_register();
 		if (error != 0)
-			pfsync_detach_ifnet_ptr = NULL;
-		return (error);
+			return (error);
+		pfsync_rs_proto_ready = true;
+		pfsync_detach_ifnet_ptr = pfsync_rs_detach_ifnet;
+		return (0);
 	case MOD_UNLOAD:
 		/*
-		 * VNET uninit has already destroyed every pfsync0, drained its
-		 * callouts and tasks and released every pf reference.
+		 * linker_file_unload() sends MOD_UNLOAD before it runs the
+		 * file's SYSUNINITs, so every pfsync0 may still exist here:
+		 * only the module-wide pieces go now, the per-VNET teardown
+		 * (pfsync_rs_vnet_uninit) follows and must not rely on them.
 		 */
-		pfsync_detach_ifnet_ptr = NULL;
-		pfsync_rs_proto_unregister();
+		if (pfsync_rs_proto_ready) {
+			pfsync_detach_ifnet_ptr = NULL;
+			pfsync_rs_proto_unregister();
+			pfsync_rs_proto_ready = false;
+		}
 		return (0);
 	default:
 		return (EOPNOTSUPP);
@@ -478,6 +510,18 @@ static moduledata_t pfsync_rs_mod = {
 	NULL
 };
 
-DECLARE_MODULE(pfsync, pfsync_rs_mod, SI_SUB_PROTO_FIREWALL, SI_ORDER_ANY);
+/*
+ * DECLARE_MODULE spelled out: its kernel dependency ends at the end of the
+ * major branch, so a module built for 15.1 would claim 15.0 and 15.2 as well.
+ * The linker check spans the branch and MOD_LOAD refuses, with a message
+ * naming both versions, any kernel outside PFSYNC_RS_OSREL_MIN..MAX.  The
+ * metadata's preferred version is the release checked against
+ * (scripts/ko-metadata.py reads it back in the tests).
+ */
+MODULE_DEPEND(pfsync, kernel, __FreeBSD_version / 100000 * 100000,
+    PFSYNC_RS_OSREL_MIN, __FreeBSD_version / 100000 * 100000 + 99999);
+MODULE_METADATA(_md_pfsync, MDT_MODULE, &pfsync_rs_mod, "pfsync");
+SYSINIT(pfsyncmodule, SI_SUB_PROTO_FIREWALL, SI_ORDER_ANY,
+    module_register_init, &pfsync_rs_mod);
 MODULE_VERSION(pfsync, 1);
 MODULE_DEPEND(pfsync, pf, PF_MODVER, PF_MODVER, PF_MODVER);

@@ -20,6 +20,18 @@
 #define	PFSYNC_RS_HAVE_V1500	1
 #endif
 
+/*
+ * The kernels this build was checked against: __FreeBSD_version is the
+ * release whose headers it was compiled with (scripts/freebsd-release.sh on
+ * Linux, /usr/src on FreeBSD), and the module touches pf_kstate by offset, so
+ * it accepts that release and its patch/stable successors up to the next
+ * minor release only.
+ */
+#ifndef PFSYNC_RS_OSREL_MAX
+#define	PFSYNC_RS_OSREL_MAX	(__FreeBSD_version / 1000 * 1000 + 999)
+#endif
+#define	PFSYNC_RS_OSREL_MIN	__FreeBSD_version
+
 /* Deferred packets held at once per VNET (stock: 128 per bucket). */
 #define	PFSYNC_RS_DEFER_SLOTS	256
 

@@ -23,6 +23,7 @@ NM=${NM_KERNEL:-llvm-nm-14}
 releases=${*:-14 15}
 
 rustlib=$(scripts/kmod-rust.sh)
+. "$top/scripts/freebsd-release.sh"
 
 sources=$(find kmod -maxdepth 1 -name '*.c' | LC_ALL=C sort)
 if [ -z "$sources" ]; then
@@ -38,6 +39,8 @@ for rel in $releases; do
         exit 1
     fi
     rel_out=build/freebsd$rel
+    osrel=$(freebsd_osrel "$rel")
+    osrel_max=$(freebsd_osrel_max "$rel")
     mkdir -p "$out/gen" "$out/obj"
     # shellcheck disable=SC2086 # $sources is a list of kmod/*.c names without spaces
     scripts/kmod-gen-headers.sh "$out/gen" $sources
@@ -46,7 +49,8 @@ for rel in $releases; do
     cat >"$out/cflags" <<FLAGS
 -target
 x86_64-unknown-freebsd$rel.0
--D__FreeBSD_version=${rel}00000
+-D__FreeBSD_version=$osrel
+-DPFSYNC_RS_OSREL_MAX=$osrel_max
 -nostdinc
 -I$out/gen
 -I$top/bindings

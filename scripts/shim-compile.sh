@@ -10,6 +10,7 @@ if [ ! -d "$TC/freebsd14" ] || [ ! -d "$TC/freebsd15" ] || [ ! -d "$TC/ck" ]; th
 	exit 77
 fi
 releases=${*:-14 15}
+. scripts/freebsd-release.sh
 for r in $releases; do
 	out=build/shim-check/freebsd$r
 	opt=$out/opt
@@ -20,7 +21,7 @@ for r in $releases; do
 	n=0
 	for c in kmod/*.c; do
 		n=$((n + 1))
-		clang-14 -target "x86_64-unknown-freebsd$r.0" -D__FreeBSD_version="${r}00000" \
+		clang-14 -target "x86_64-unknown-freebsd$r.0" -D__FreeBSD_version="$(freebsd_osrel "$r")" \
 			-nostdinc -isystem "$TC/freebsd$r/x86_64-freebsd-none" \
 			-isystem "$TC/freebsd$r/generic-freebsd" -isystem "$TC/ck" \
 			-I "$opt" -I bindings -I kmod -include opt_global.h \

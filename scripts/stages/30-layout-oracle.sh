@@ -8,6 +8,7 @@
 # bites.
 set -eu
 
+. scripts/freebsd-release.sh
 tc=.toolchain
 out=target/layout-oracle
 mkdir -p "$out"
@@ -24,7 +25,7 @@ compile() { # set file [clang args...]
     case $set_ in
     freebsd14 | freebsd15)
         rel=${set_#freebsd}
-        clang-14 -target "x86_64-unknown-freebsd$rel.0" -D__FreeBSD_version="${rel}00000" \
+        clang-14 -target "x86_64-unknown-freebsd$rel.0" -D__FreeBSD_version="$(freebsd_osrel "$rel")" \
             -nostdinc -ffreestanding \
             -isystem "$tc/freebsd$rel/x86_64-freebsd-none" \
             -isystem "$tc/freebsd$rel/generic-freebsd" -isystem "$tc/ck" "$@" "$file"
