@@ -3,6 +3,7 @@
 # pfsync regression tests and the two-firewall failover test, print a summary.
 #
 #   vm-tests/run.sh [--dry-run] [--host qemu|bhyve] [--release 14.3|15.0]
+#   vm-tests/run.sh --local     the offline FreeBSD 15.1 guest (vm-tests/local.sh)
 #
 # --host qemu   Linux (or any) host with qemu-system-x86_64; KVM when
 #               /dev/kvm is usable, plain emulation otherwise (slow).
@@ -13,6 +14,10 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = --local ]; then
+	shift
+	exec sh "$top/vm-tests/local.sh" "$@"
+fi
 DRY=0
 HOST=qemu
 RELEASE=15.0

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pfsync frames as a stock FreeBSD peer would put them on the wire
+ * (Ethernet + IPv4 + pfsync), built from the real if_pfsync.h/pfvar.h
+ * structs, and a reader for the frames the module sends back.
+ */
+#ifndef GUEST_FRAMES_H
+#define GUEST_FRAMES_H
+
+#include "net.h"
+
+#define	PEER_CREATORID	0x5eed0001u	/* the fake peer's hostid */
+
+struct frame {
+	unsigned char	buf[1514];
+	size_t		len;
+	unsigned char	*count_at;	/* the open subheader's count, or NULL */
+	int		records;
+};
+
+/* Starts a frame from src (host order) to 224.0.0.240 with the given TTL. */
+void	frame_begin(struct frame *, uint32_t src, int ttl, int version);
+/* Opens a section; records follow with frame_record. */
+void	frame_section(struct frame *, int action);
+/* Appends one record of len bytes to the open section; NULL if it does not fit. */
+void	*frame_record(struct frame *, size_t len);
+void	frame_end(struct frame *);
+
+/* A TCP state 198.18.1.x:port -> 198.18.2.1:80 from the fake peer, id n. */
+void	state_1500(struct pfsync_state_1500 *, uint64_t n);
+uint64_t state_id(uint64_t n);
+
+/* What a capture of the module's frames held. */
+struct capture {
+	int	frames;
+	int	bad_frames;		/* not pfsync v5 or cut short */
+	int	bus_start, bus_end;
+	int	actions[PFSYNC_ACT_MAX];
+	int	states;			/* INS/UPD records of any version */
+	int	peer_states;		/* ... whose creator is PEER_CREATORID */
+	uint64_t last_id;
+	uint32_t creatorid;		/* the sender's, from its BUS records */
+};
+
+void	capture_frame(const unsigned char *, size_t, void *capture);
+
+#endif
