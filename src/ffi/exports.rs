@@ -644,6 +644,19 @@ pub(crate) extern "C" fn pfsync_rs_auth_set_key(
     len: usize,
     now_ns: u64,
 ) -> c_int {
+    // Epoch 0 is never higher than the creation epoch: it stays in force.
+    pfsync_rs_auth_set_key_at(eng, id, key, len, 0, now_ns)
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_auth_set_key_at(
+    eng: *mut sys::pfsync_rs_engine,
+    id: u8,
+    key: *const u8,
+    len: usize,
+    wall_ns: u64,
+    now_ns: u64,
+) -> c_int {
     const ENOSPC: c_int = 28;
     // SAFETY: contract of `engine`.
     let Some(k) = (unsafe { engine(eng) }) else {
@@ -654,7 +667,7 @@ pub(crate) extern "C" fn pfsync_rs_auth_set_key(
     }
     // SAFETY: the shim passes `len` readable bytes it wipes afterwards.
     let bytes = unsafe { core::slice::from_raw_parts(key, len) };
-    let installed = k.engine.extension_mut().keys_mut().install(id, bytes);
+    let installed = k.engine.extension_mut().install_key(id, bytes, wall_ns);
     match installed {
         Ok(()) => {
             let t = k.tick(now_ns);
