@@ -286,6 +286,27 @@ fn reconfiguring_without_change_does_not_start_a_bulk() {
     assert_eq!(c.nodes[1].io.demotion, 0);
 }
 
+/// Item 5 of issue 11: `ifconfig pfsync0 syncpeer X` alone names a peer
+/// whose table we have never been sent; stock demotes and asks for it.
+#[test]
+fn changing_only_the_sync_peer_requests_a_bulk_and_demotes_until_done() {
+    let mut c = pair(34);
+    let before = c.nodes[1].engine.extra_stats().bulk_requests_sent;
+    let now = c.now;
+    let mut cfg = c.nodes[1].config;
+    cfg.syncpeer[..4].copy_from_slice(&[192, 0, 2, 7]);
+    c.with_node(1, |b| b.configure(now, cfg)).unwrap().unwrap();
+    assert_eq!(
+        c.nodes[1].engine.extra_stats().bulk_requests_sent,
+        before + 1
+    );
+    assert_eq!(c.nodes[1].io.demotion, 240);
+    assert!(!c.nodes[1].engine.sync_ok());
+    c.run_for(Duration::from_secs(1));
+    assert!(c.nodes[1].engine.sync_ok());
+    assert_eq!(c.nodes[1].io.demotion, 0);
+}
+
 #[test]
 fn a_sender_that_goes_away_mid_bulk_makes_the_requester_retry_on_silence() {
     let mut a = node_config(0);

@@ -109,6 +109,10 @@ pub struct Config {
     pub up: bool,
     /// Family of the sync peer; sizes the IP header in the frame budget.
     pub peer_family: IpFamily,
+    /// `syncpeer` address, network order (IPv4 in the first 4 bytes); all
+    /// zero = the default multicast group. Only compared: a new peer has to
+    /// be asked for its table.
+    pub syncpeer: [u8; 16],
     /// `maxupd`: folded TCP updates that force a push (0..=255, default 128).
     pub maxupd: u8,
     /// `PFSYNCF_DEFER`.
@@ -151,6 +155,7 @@ impl Config {
             syncdev: None,
             up: false,
             peer_family: IpFamily::V4,
+            syncpeer: [0; 16],
             maxupd: 128,
             defer: false,
             defer_delay: Duration::from_millis(20),
@@ -378,8 +383,9 @@ impl<X: FrameExtension> Engine<X> {
     // ----- configuration -----
 
     /// Applies a new configuration. Becoming active (sync interface set and
-    /// up), or changing the sync interface, starts a bulk request; unlike stock,
-    /// a reconfiguration that changes neither does not (opnsense/core #10858).
+    /// up), or changing the sync interface or the sync peer, starts a bulk
+    /// request; unlike stock, a reconfiguration that changes none of them
+    /// does not (opnsense/core #10858).
     pub fn on_config_changed<H: Host>(
         &mut self,
         now: Instant,
@@ -406,13 +412,16 @@ impl<X: FrameExtension> Engine<X> {
         let old = self.config;
         self.config = *new;
         let active = new.active();
-        let syncdev_changed = old.syncdev != new.syncdev;
+        // A different peer (stock demotes and asks on every SET) holds a
+        // table we have never been sent.
+        let peer_changed =
+            old.syncdev != new.syncdev || old.syncpeer != new.syncpeer || old.peer_family != new.peer_family;
         if self.active && !active {
             self.active = false;
             self.bulk_request_event(now, ReqEvent::Stop, host);
             self.bulk_send_event(now, SendEvent::Stop, host);
             self.drop_all_deferrals(host);
-        } else if active && (!self.active || syncdev_changed) {
+        } else if active && (!self.active || peer_changed) {
             self.active = true;
             self.bulk_request_event(now, ReqEvent::Start, host);
         }

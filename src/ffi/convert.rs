@@ -166,6 +166,7 @@ pub fn engine_config(
     } else {
         IpFamily::V4
     };
+    cfg.syncpeer = c.syncpeer;
     cfg.maxupd = u8::try_from(c.maxupdates).map_err(|_| EINVAL)?;
     cfg.defer = c.flags & sys::PFSYNC_RS_CFG_DEFER != 0;
     cfg.defer_delay = Duration::from_millis(u64::from(c.defer_delay_ms));
