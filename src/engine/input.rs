@@ -255,8 +255,16 @@ impl<X: FrameExtension> Engine<X> {
             checksum_match,
             slot: SyncSlot::touched_at(now.as_secs()),
         };
-        if host.import_state(&view.to_record(), &request).is_err() {
-            self.stats.badstate += 1;
+        let record = view.to_record();
+        match host.import_state(&record, &request) {
+            // Stock acknowledges every network import that asks, whether it
+            // came as INS or as UPD (pfsync_state_import queues the IACK).
+            Ok(()) => {
+                if record.state_flags & PFSTATE_ACK != 0 {
+                    self.queue_ins_ack(now, record.id, host);
+                }
+            }
+            Err(_) => self.stats.badstate += 1,
         }
     }
 

@@ -475,8 +475,8 @@ impl<X: FrameExtension> Engine<X> {
         InsertOutcome::Queued
     }
 
-    /// pf changed a state (`pfsync_update_state`). The hot path: O(1), no
-    /// allocation, no host call unless a deferred packet is released.
+    /// pf changed a state once (`pfsync_update_state`). The hot path: O(1),
+    /// no allocation, no host call unless a deferred packet is released.
     #[inline]
     pub fn on_state_updated<H: Host>(
         &mut self,
@@ -485,6 +485,23 @@ impl<X: FrameExtension> Engine<X> {
         slot: &mut SyncSlot,
         host: &mut H,
     ) {
+        self.on_state_updates(now, info, slot, 1, host);
+    }
+
+    /// pf changed a state `updates` times since the host last reported it (a
+    /// host that parks hook events folds them, as the kernel shim does); 0
+    /// counts as 1. Each one counts towards `maxupd`, as each of stock's
+    /// hook calls does.
+    #[inline]
+    pub fn on_state_updates<H: Host>(
+        &mut self,
+        now: Instant,
+        info: &StateInfo,
+        slot: &mut SyncSlot,
+        updates: u16,
+        host: &mut H,
+    ) {
+        slot.flags |= SyncSlot::UPDATED;
         if !self.config.up || info.state_flags & PFSTATE_NOSYNC != 0 || info.proto == IPPROTO_PFSYNC
         {
             return;
@@ -492,6 +509,9 @@ impl<X: FrameExtension> Engine<X> {
         if slot.deferred != 0 {
             self.undefer(now, &info.id, slot, deferral_release_on_update(), host);
         }
+        // The update that queues a record is not a fold (stock starts
+        // `sync_updates` at 0 on queueing); every later one is.
+        let updates = u8::try_from(updates.max(1)).unwrap_or(u8::MAX);
         let bi = self.bucket_of(&info.id);
         let maxupd = self.config.maxupd;
         let Some(b) = self.buckets.get_mut(bi) else {
@@ -508,7 +528,9 @@ impl<X: FrameExtension> Engine<X> {
                 | Queue::Upd1500
                 | Queue::UpdC,
             ) => {
-                if info.proto == IPPROTO_TCP && b.bump_updates(slot.queue_index) >= maxupd {
+                if info.proto == IPPROTO_TCP
+                    && b.bump_updates(slot.queue_index, updates) >= maxupd
+                {
                     urgent = true;
                 }
             }
@@ -517,6 +539,7 @@ impl<X: FrameExtension> Engine<X> {
                 slot.queue_index = self
                     .enqueue(now, bi, Queue::UpdC, info.id)
                     .unwrap_or(SyncSlot::NOT_QUEUED);
+                urgent |= self.fold_rest(bi, slot, info, updates, maxupd);
             }
             // A state being deleted cannot be updated; nothing to fold into.
             Some(Queue::DelC) => return,
@@ -525,6 +548,7 @@ impl<X: FrameExtension> Engine<X> {
                 slot.queue_index = self
                     .enqueue(now, bi, Queue::UpdC, info.id)
                     .unwrap_or(SyncSlot::NOT_QUEUED);
+                urgent |= self.fold_rest(bi, slot, info, updates, maxupd);
             }
         }
         if let Some(t) = slot.touched_secs() {
@@ -535,6 +559,25 @@ impl<X: FrameExtension> Engine<X> {
         if urgent {
             self.push_soon(now, bi, PushReason::Urgent);
         }
+    }
+
+    /// Counts the updates after the one that queued a record; true when
+    /// they reach `maxupd`.
+    fn fold_rest(
+        &mut self,
+        bi: usize,
+        slot: &SyncSlot,
+        info: &StateInfo,
+        updates: u8,
+        maxupd: u8,
+    ) -> bool {
+        let rest = updates.saturating_sub(1);
+        if info.proto != IPPROTO_TCP || rest == 0 || slot.queue_index == SyncSlot::NOT_QUEUED {
+            return false;
+        }
+        self.buckets
+            .get_mut(bi)
+            .is_some_and(|b| b.bump_updates(slot.queue_index, rest) >= maxupd)
     }
 
     /// pf removed a state (`pfsync_delete_state`).
@@ -615,6 +658,17 @@ impl<X: FrameExtension> Engine<X> {
             return false;
         }
         let bi = self.bucket_of(&info.id);
+        if slot.flags & SyncSlot::UPDATED != 0 {
+            // pf raises no update for the packet that created the state, so
+            // an update reported before this deferral came from a later
+            // packet (the host delivered its events in a batch): stock would
+            // have let the packet go at that update. Count it as deferred
+            // and released by the update; the INS still leaves at once.
+            self.extra.deferred += 1;
+            self.extra.defer_released_update += 1;
+            self.push_soon(now, bi, PushReason::Urgent);
+            return false;
+        }
         let deadline = now + self.config.defer_delay;
         let Some(b) = self.buckets.get_mut(bi) else {
             return false;

@@ -294,8 +294,10 @@ pub(crate) extern "C" fn pfsync_rs_on_state_updated(
     slot: *mut u8,
     now_ns: u64,
 ) {
+    // SAFETY: the shim passes NULL or its local info for the call.
+    let updates = unsafe { st.as_ref() }.map_or(1, |i| i.pending_updates);
     with_state(eng, st, slot, now_ns, |k, t, i, s| {
-        k.engine.on_state_updated(t, i, s, &mut k.host);
+        k.engine.on_state_updates(t, i, s, updates, &mut k.host);
     });
 }
 

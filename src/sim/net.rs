@@ -174,7 +174,7 @@ impl Cluster {
             return;
         };
         let frames = std::mem::take(&mut node.io.outbox);
-        let deadline = node.engine.poll_timeout();
+        let deadline = node.poll_timeout();
         let family = node.config.peer_family;
         for frame in frames {
             self.send(i, family, frame);
