@@ -140,6 +140,9 @@ pub struct Config {
     pub bulk_request_timeout: Duration,
     /// Bulk request: give up waiting after this long without a frame from the peer.
     pub bulk_idle_timeout: Duration,
+    /// Bulk request: no BUS END this long after BUS START means the bulk
+    /// failed, however much the peer keeps sending (see `bulk_req`).
+    pub bulk_max_duration: Duration,
     /// Bulk request: attempts before giving up (stock 12).
     pub bulk_max_tries: u8,
     /// Which receiver's rules frames are read with: `FreeBsd15` accepts
@@ -170,6 +173,7 @@ impl Config {
             ruleset_checksum: [0; 16],
             bulk_request_timeout: Duration::from_secs(5),
             bulk_idle_timeout: Duration::from_secs(3),
+            bulk_max_duration: Duration::from_secs(120),
             bulk_max_tries: 12,
             receive_dialect: crate::wire::Dialect::FreeBsd15,
         }
@@ -804,6 +808,7 @@ impl<X: FrameExtension> Engine<X> {
         ReqParams {
             request_timeout: self.config.bulk_request_timeout,
             idle_timeout: self.config.bulk_idle_timeout,
+            max_duration: self.config.bulk_max_duration,
             max_tries: self.config.bulk_max_tries,
             demotion: self.config.carp_demotion_factor,
         }
