@@ -157,5 +157,9 @@ fn a_state_imported_from_a_full_update_with_the_ack_flag_is_acknowledged() {
     });
     assert!(c.nodes[1].table.get(&rec.id).is_some(), "imported");
     c.run_for(Duration::from_millis(1));
-    assert_eq!(c.nodes[1].engine.stats().oacts[2], acks_before + 1, "INS_ACK");
+    assert_eq!(
+        c.nodes[1].engine.stats().oacts[2],
+        acks_before + 1,
+        "INS_ACK"
+    );
 }

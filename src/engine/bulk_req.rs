@@ -19,7 +19,8 @@
 //!   it raised).
 //! - The demotion applied is remembered and exactly that amount is undone, so
 //!   a sysctl change mid-bulk cannot leave the CARP counter unbalanced.
-//! - After `bulk_max_tries` (12) requests it gives up cleanly: undemotes,
+//! - After the first request and `bulk_max_tries` (12) retries, as stock,
+//!   it gives up cleanly: undemotes,
 //!   counts `bulk_gave_up`, logs, and reports "sync ok" as stock does.
 
 use crate::engine::host::DemoteReason;
@@ -199,7 +200,9 @@ impl BulkRequester {
             }
 
             (S::Requested, E::Timeout) | (S::Receiving, E::Timeout) => {
-                if self.tries < p.max_tries {
+                // `max_tries` counts retries after the first request, as
+                // stock's PFSYNC_MAX_BULKTRIES does (13 requests in all).
+                if self.tries <= p.max_tries {
                     self.tries += 1;
                     fx.send_request = true;
                     fx.timer = TimerChange::Set(now + p.request_timeout);
@@ -396,7 +399,8 @@ mod tests {
             assert!(fx.send_request);
             requests += 1;
         }
-        assert_eq!(requests, 12);
+        // Stock: the first request, then PFSYNC_MAX_BULKTRIES (12) retries.
+        assert_eq!(requests, 13);
         assert_eq!(m.state(), ReqState::Done);
         assert_eq!(m.demoted_by(), 0);
     }

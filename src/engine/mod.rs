@@ -143,7 +143,8 @@ pub struct Config {
     /// Bulk request: no BUS END this long after BUS START means the bulk
     /// failed, however much the peer keeps sending (see `bulk_req`).
     pub bulk_max_duration: Duration,
-    /// Bulk request: attempts before giving up (stock 12).
+    /// Bulk request: retries after the first request before giving up
+    /// (stock `PFSYNC_MAX_BULKTRIES`, 12: 13 requests in all).
     pub bulk_max_tries: u8,
     /// Which receiver's rules frames are read with: `FreeBsd15` accepts
     /// actions 15/16 (format 1500); `FreeBsd14` refuses them as `badact`,
@@ -418,8 +419,9 @@ impl<X: FrameExtension> Engine<X> {
         let active = new.active();
         // A different peer (stock demotes and asks on every SET) holds a
         // table we have never been sent.
-        let peer_changed =
-            old.syncdev != new.syncdev || old.syncpeer != new.syncpeer || old.peer_family != new.peer_family;
+        let peer_changed = old.syncdev != new.syncdev
+            || old.syncpeer != new.syncpeer
+            || old.peer_family != new.peer_family;
         if self.active && !active {
             self.active = false;
             self.bulk_request_event(now, ReqEvent::Stop, host);
@@ -532,8 +534,7 @@ impl<X: FrameExtension> Engine<X> {
                 | Queue::Upd1500
                 | Queue::UpdC,
             ) => {
-                if info.proto == IPPROTO_TCP
-                    && b.bump_updates(slot.queue_index, updates) >= maxupd
+                if info.proto == IPPROTO_TCP && b.bump_updates(slot.queue_index, updates) >= maxupd
                 {
                     urgent = true;
                 }

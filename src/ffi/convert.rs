@@ -120,6 +120,15 @@ pub fn default_version(release: u32) -> MsgVersion {
     }
 }
 
+/// The receive rules of stock pfsync on `release`.
+pub fn receive_dialect(release: u32) -> crate::wire::Dialect {
+    if release >= FREEBSD_15 {
+        crate::wire::Dialect::FreeBsd15
+    } else {
+        crate::wire::Dialect::FreeBsd14
+    }
+}
+
 /// Maps an ioctl version number for `release`; 0 = the release default.
 pub fn version_for(n: u32, release: u32) -> Option<MsgVersion> {
     match (n, MsgVersion::from_number(n)) {

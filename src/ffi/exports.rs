@@ -146,6 +146,8 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
 fn new_engine(release: u32, hostid: [u8; 4], epoch: u64) -> Result<Engine<FrameAuth>, ConfigError> {
     let mut config = Config::new(hostid);
     config.version = convert::default_version(release);
+    // Stock 14 stops reading a frame at actions 15/16 (format 1500).
+    config.receive_dialect = convert::receive_dialect(release);
     let auth = FrameAuth::new(hostid, epoch).ok_or(ConfigError::NoMemory)?;
     Engine::with_extension(config, auth)
 }
