@@ -505,6 +505,16 @@ void	pfsync_rs_bulk_progress(const struct pfsync_rs_engine *eng,
  */
 int	pfsync_rs_auth_set_key(struct pfsync_rs_engine *eng, uint8_t id,
 	    const uint8_t *key, size_t len, uint64_t now_ns);
+/*
+ * As pfsync_rs_auth_set_key, and when this is the first key (authentication
+ * was off) signing moves to the epoch `wall_ns` (the wall clock in
+ * nanoseconds, now) if it is higher than the one given at creation: a
+ * module preloaded at boot is created before inittodr(), when the wall clock
+ * still reads about the uptime, and peers would refuse that epoch as older
+ * than the previous boot's.
+ */
+int	pfsync_rs_auth_set_key_at(struct pfsync_rs_engine *eng, uint8_t id,
+	    const uint8_t *key, size_t len, uint64_t wall_ns, uint64_t now_ns);
 void	pfsync_rs_auth_clear(struct pfsync_rs_engine *eng, uint64_t now_ns);
 
 /* Whether frames are signed, and with which key id (-1 for none). */

@@ -384,6 +384,16 @@ extern "C" {
     ) -> core::ffi::c_int;
 }
 extern "C" {
+    pub fn pfsync_rs_auth_set_key_at(
+        eng: *mut pfsync_rs_engine,
+        id: u8,
+        key: *const u8,
+        len: usize,
+        wall_ns: u64,
+        now_ns: u64,
+    ) -> core::ffi::c_int;
+}
+extern "C" {
     pub fn pfsync_rs_auth_clear(eng: *mut pfsync_rs_engine, now_ns: u64);
 }
 extern "C" {

@@ -359,6 +359,7 @@ static int
 pfsync_rs_sysctl_auth_key(SYSCTL_HANDLER_ARGS)
 {
 	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	struct timespec wall;
 	char buf[80];
 	uint8_t key[32], id;
 	int error;
@@ -381,9 +382,15 @@ pfsync_rs_sysctl_auth_key(SYSCTL_HANDLER_ARGS)
 	error = pfsync_rs_parse_key(buf, &id, key, sizeof(key));
 	if (error != 0)
 		goto out;
+	/*
+	 * The engine may have been created before inittodr() (preloaded):
+	 * its signing epoch is taken from the wall clock of the first key.
+	 */
+	getnanotime(&wall);
 	pfsync_rs_engine_enter(sc);
 	error = sc->sc_engine == NULL ? ENXIO :
-	    pfsync_rs_auth_set_key(sc->sc_engine, id, key, sizeof(key),
+	    pfsync_rs_auth_set_key_at(sc->sc_engine, id, key, sizeof(key),
+	    (uint64_t)wall.tv_sec * 1000000000 + (uint64_t)wall.tv_nsec,
 	    pfsync_rs_now_ns());
 	pfsync_rs_engine_leave(sc);
 out:

@@ -286,6 +286,27 @@ fn reconfiguring_without_change_does_not_start_a_bulk() {
     assert_eq!(c.nodes[1].io.demotion, 0);
 }
 
+/// Item 5 of issue 11: `ifconfig pfsync0 syncpeer X` alone names a peer
+/// whose table we have never been sent; stock demotes and asks for it.
+#[test]
+fn changing_only_the_sync_peer_requests_a_bulk_and_demotes_until_done() {
+    let mut c = pair(34);
+    let before = c.nodes[1].engine.extra_stats().bulk_requests_sent;
+    let now = c.now;
+    let mut cfg = c.nodes[1].config;
+    cfg.syncpeer[..4].copy_from_slice(&[192, 0, 2, 7]);
+    c.with_node(1, |b| b.configure(now, cfg)).unwrap().unwrap();
+    assert_eq!(
+        c.nodes[1].engine.extra_stats().bulk_requests_sent,
+        before + 1
+    );
+    assert_eq!(c.nodes[1].io.demotion, 240);
+    assert!(!c.nodes[1].engine.sync_ok());
+    c.run_for(Duration::from_secs(1));
+    assert!(c.nodes[1].engine.sync_ok());
+    assert_eq!(c.nodes[1].io.demotion, 0);
+}
+
 #[test]
 fn a_sender_that_goes_away_mid_bulk_makes_the_requester_retry_on_silence() {
     let mut a = node_config(0);
@@ -321,6 +342,64 @@ fn a_sender_that_goes_away_mid_bulk_makes_the_requester_retry_on_silence() {
     assert_eq!(c.nodes[1].engine.extra_stats().bulk_requests_sent, 2);
     assert_eq!(c.nodes[1].engine.bulk_request_state(), ReqState::Requested);
     assert_eq!(c.nodes[1].io.demotion, 240, "still demoted while retrying");
+}
+
+/// Item 1 of issue 11: B joins, A's BUS END never reaches B (here: B never
+/// sees a BUS END at all), and ordinary traffic from A keeps flowing for an
+/// hour of virtual time. B must not stay demoted: it retries, and in the
+/// end either completes or gives up, undemoted, with syncok set.
+#[test]
+fn a_lost_bus_end_under_steady_traffic_does_not_keep_the_node_demoted() {
+    let mut c = pfsync::sim::Cluster::new(35, &[node_config(0), node_config(1)]).unwrap();
+    c.drop_frame = Some(|from, frame| from == 0 && carries_bus_end(frame));
+    c.start(0).unwrap();
+    c.run_for(Duration::from_millis(100));
+    for n in 1..=50 {
+        c.nodes[0].table.insert_local(tcp_state(0, n)).unwrap();
+    }
+    c.start(1).unwrap();
+    let r = c.nodes[0].table.get(&state_id(0, 1)).unwrap().record;
+    let mut seq = r.src.seqlo;
+    let mut undemoted_at = None;
+    let hour = c.now + Duration::from_secs(3600);
+    while c.now < hour {
+        let now = c.now;
+        c.with_node(0, |a| {
+            let seg = Segment {
+                from_src: true,
+                seq,
+                len: 10,
+                ack: r.dst.seqlo,
+                win: 65535,
+            };
+            a.tcp_packet(now, &state_id(0, 1), &seg).unwrap();
+        });
+        seq = seq.wrapping_add(10);
+        c.run_for(Duration::from_millis(500));
+        if undemoted_at.is_none() && c.nodes[1].io.demotion == 0 {
+            undemoted_at = Some(c.now);
+        }
+    }
+    let b = &c.nodes[1];
+    assert_eq!(b.io.demotion, 0, "undemoted in the end");
+    assert!(b.engine.sync_ok(), "syncok as stock after giving up");
+    assert_eq!(b.engine.bulk_request_state(), ReqState::Done);
+    assert_eq!(b.engine.extra_stats().bulk_gave_up, 1);
+    assert!(b.engine.extra_stats().bulk_requests_sent > 1, "it retried");
+    assert!(undemoted_at.is_some_and(|t| t < hour));
+}
+
+/// True if a frame sent by the engine (no trailer) holds a BUS with status END.
+fn carries_bus_end(frame: &[u8]) -> bool {
+    pfsync::wire::FrameReader::new(frame).is_ok_and(|r| {
+        r.into_iter().any(|e| {
+            matches!(
+                e,
+                Ok(pfsync::wire::reader::Event::Message(pfsync::wire::Message::Bus(b)))
+                    if b.status == pfsync::wire::BusStatus::End
+            )
+        })
+    })
 }
 
 #[test]

@@ -69,6 +69,30 @@ impl FrameAuth {
         &mut self.keys
     }
 
+    /// Installs key `id` and, if it is the first key (authentication was
+    /// off), signs from now on under `epoch` when that is higher than the one
+    /// given at creation. A kernel module preloaded at boot is created before
+    /// the wall clock is set, so its creation epoch is about the uptime and
+    /// lower than what peers recorded from its previous boot; by the time an
+    /// operator installs a key the clock is right.
+    pub fn install_key(
+        &mut self,
+        id: u8,
+        key: &[u8],
+        epoch: u64,
+    ) -> Result<(), super::keys::KeyError> {
+        let first = !self.is_enabled();
+        self.keys.install(id, key)?;
+        if first {
+            self.signer.advance_epoch(epoch);
+        }
+        Ok(())
+    }
+
+    pub fn signer_epoch(&self) -> u64 {
+        self.signer.epoch()
+    }
+
     pub fn keys(&self) -> &KeySet {
         &self.keys
     }

@@ -43,6 +43,16 @@ impl Signer {
         self.epoch
     }
 
+    /// Moves to `epoch` if it is higher, numbering frames from 1 again:
+    /// receivers open a fresh window for a higher epoch, so nothing signed
+    /// before is lost and nothing can be replayed.
+    pub fn advance_epoch(&mut self, epoch: u64) {
+        if epoch > self.epoch {
+            self.epoch = epoch;
+            self.next_counter = 1;
+        }
+    }
+
     pub fn sender(&self) -> [u8; 4] {
         self.sender
     }

@@ -7,12 +7,20 @@
 //! Differences from stock (freebsd-kpi.md 8.4, 9.2):
 //! - The failure timer follows progress, not a formula of the state limit:
 //!   `bulk_request_timeout` (5 s) until BUS START, then `bulk_idle_timeout`
-//!   re-armed by every frame the peer sends. Stock arms `4 s + limit / states
-//!   per frame` ticks at BUS START, which kept CARP demoted for ~30 minutes in
-//!   opnsense/core #10858.
+//!   re-armed by every frame the peer sends, but never past
+//!   `bulk_max_duration` after BUS START: ordinary traffic keeps arriving
+//!   when only the BUS END was lost (or the peer's pfsync0 was recreated
+//!   mid-bulk), and without that bound the node would stay demoted for as
+//!   long as the peer talks. Stock arms `4 s + limit / states per frame`
+//!   ticks at BUS START, which kept CARP demoted for ~30 minutes in
+//!   opnsense/core #10858; a silent peer is noticed here after 3 s, a
+//!   chatty one after at most `bulk_max_duration` (120 s by default; a bulk
+//!   that needs longer, e.g. millions of states over a slow link, must have
+//!   it raised).
 //! - The demotion applied is remembered and exactly that amount is undone, so
 //!   a sysctl change mid-bulk cannot leave the CARP counter unbalanced.
-//! - After `bulk_max_tries` (12) requests it gives up cleanly: undemotes,
+//! - After the first request and `bulk_max_tries` (12) retries, as stock,
+//!   it gives up cleanly: undemotes,
 //!   counts `bulk_gave_up`, logs, and reports "sync ok" as stock does.
 
 use crate::engine::host::DemoteReason;
@@ -80,6 +88,8 @@ impl ReqEvent {
 pub struct ReqParams {
     pub request_timeout: Duration,
     pub idle_timeout: Duration,
+    /// No BUS END this long after BUS START: the bulk failed.
+    pub max_duration: Duration,
     pub max_tries: u8,
     /// Current `carp_demotion_factor`.
     pub demotion: i32,
@@ -119,6 +129,8 @@ pub struct BulkRequester {
     demoted_by: i32,
     /// When the current request cycle began (for the BUS END endtime check).
     cycle_started: Instant,
+    /// While receiving: the bulk has failed if no BUS END came by then.
+    receive_deadline: Instant,
 }
 
 impl Default for BulkRequester {
@@ -128,6 +140,7 @@ impl Default for BulkRequester {
             tries: 0,
             demoted_by: 0,
             cycle_started: Instant::ZERO,
+            receive_deadline: Instant::ZERO,
         }
     }
 }
@@ -187,7 +200,9 @@ impl BulkRequester {
             }
 
             (S::Requested, E::Timeout) | (S::Receiving, E::Timeout) => {
-                if self.tries < p.max_tries {
+                // `max_tries` counts retries after the first request, as
+                // stock's PFSYNC_MAX_BULKTRIES does (13 requests in all).
+                if self.tries <= p.max_tries {
                     self.tries += 1;
                     fx.send_request = true;
                     fx.timer = TimerChange::Set(now + p.request_timeout);
@@ -200,12 +215,14 @@ impl BulkRequester {
                 }
             }
 
-            (S::Requested, E::BusStart) | (S::Receiving, E::BusStart) => {
-                fx.timer = TimerChange::Set(now + p.idle_timeout);
+            (S::Requested, E::BusStart) => {
+                self.receive_deadline = now + p.max_duration;
+                fx.timer = TimerChange::Set(self.idle_deadline(now, p));
                 S::Receiving
             }
-            (S::Receiving, E::PeerFrame) => {
-                fx.timer = TimerChange::Set(now + p.idle_timeout);
+            // A repeated START (a second peer answering) does not extend it.
+            (S::Receiving, E::BusStart) | (S::Receiving, E::PeerFrame) => {
+                fx.timer = TimerChange::Set(self.idle_deadline(now, p));
                 S::Receiving
             }
 
@@ -241,6 +258,10 @@ impl BulkRequester {
         fx
     }
 
+    fn idle_deadline(&self, now: Instant, p: &ReqParams) -> Instant {
+        (now + p.idle_timeout).min(self.receive_deadline)
+    }
+
     fn begin_cycle(&mut self, now: Instant, p: &ReqParams, fx: &mut ReqEffects) -> ReqState {
         if self.demoted_by == 0 && p.demotion != 0 {
             self.demoted_by = p.demotion;
@@ -268,6 +289,7 @@ mod tests {
     const P: ReqParams = ReqParams {
         request_timeout: Duration::from_secs(5),
         idle_timeout: Duration::from_secs(3),
+        max_duration: Duration::from_secs(120),
         max_tries: 12,
         demotion: 240,
     };
@@ -350,6 +372,17 @@ mod tests {
     }
 
     #[test]
+    fn peer_frames_cannot_extend_a_bulk_past_its_deadline() {
+        let mut m = BulkRequester::default();
+        m.handle(ReqEvent::Start, Instant::from_secs(100), &P);
+        m.handle(ReqEvent::BusStart, Instant::from_secs(101), &P);
+        let fx = m.handle(ReqEvent::PeerFrame, Instant::from_secs(219), &P);
+        assert_eq!(fx.timer, TimerChange::Set(Instant::from_secs(221)));
+        let fx = m.handle(ReqEvent::BusStart, Instant::from_secs(220), &P);
+        assert_eq!(fx.timer, TimerChange::Set(Instant::from_secs(221)));
+    }
+
+    #[test]
     fn gives_up_after_max_tries_and_undemotes_once() {
         let mut m = BulkRequester::default();
         let fx = m.handle(ReqEvent::Start, Instant::ZERO, &P);
@@ -366,7 +399,8 @@ mod tests {
             assert!(fx.send_request);
             requests += 1;
         }
-        assert_eq!(requests, 12);
+        // Stock: the first request, then PFSYNC_MAX_BULKTRIES (12) retries.
+        assert_eq!(requests, 13);
         assert_eq!(m.state(), ReqState::Done);
         assert_eq!(m.demoted_by(), 0);
     }

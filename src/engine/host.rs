@@ -47,7 +47,9 @@ pub struct SyncSlot {
     /// Non-zero while one of this state's packets is held back by deferral
     /// (stock `PFSTATE_ACK`).
     pub deferred: u8,
-    pub reserved: [u8; 3],
+    /// `SyncSlot::UPDATED`: bits the engine keeps about the state's history.
+    pub flags: u8,
+    pub reserved: [u8; 2],
 }
 
 impl SyncSlot {
@@ -57,8 +59,13 @@ impl SyncSlot {
         queue_index: SyncSlot::NOT_QUEUED,
         touched: 0,
         deferred: 0,
-        reserved: [0; 3],
+        flags: 0,
+        reserved: [0; 2],
     };
+    /// pf has updated the state since it was created. A host that delivers
+    /// hook events in batches (the kernel shim's inbox) may hand over a
+    /// deferral after updates pf raised later: those updates release it.
+    pub const UPDATED: u8 = 0x01;
 
     /// A slot for a state that pfsync touches at `now_secs` (import / merge).
     pub const fn touched_at(now_secs: u64) -> SyncSlot {

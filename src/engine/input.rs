@@ -16,7 +16,6 @@ use crate::engine::{
 use crate::time::Instant;
 use crate::wire::{
     Action, BusStatus, Error, FrameReader, MessageRef, StateId, StateRecord, StateView, ViewEvent,
-    WirePeer,
 };
 
 impl<X: FrameExtension> Engine<X> {
@@ -212,20 +211,12 @@ impl<X: FrameExtension> Engine<X> {
                     self.queue_ins_ack(now, s.id, host);
                 }
             }
+            // Stock: pf_state_insert refuses the existing state, so the
+            // import fails and pfsync_in_ins counts badact; nothing is merged
+            // or acknowledged.
             Err(ImportError::Exists) => {
-                // A duplicate or late INS: treat it as the update it is.
                 self.extra.ins_existing += 1;
-                let update = PeerUpdate {
-                    src: WirePeer::encode(&s.src),
-                    dst: WirePeer::encode(&s.dst),
-                    timeout: s.timeout,
-                };
-                if let Some(outcome) = self.merge(now, &s.id, &update, host) {
-                    self.after_merge(now, &s.id, outcome, host);
-                }
-                if s.state_flags & PFSTATE_ACK != 0 {
-                    self.queue_ins_ack(now, s.id, host);
-                }
+                self.stats.badact += 1;
             }
             Err(ImportError::Refused) => self.stats.badact += 1,
         }
@@ -255,8 +246,16 @@ impl<X: FrameExtension> Engine<X> {
             checksum_match,
             slot: SyncSlot::touched_at(now.as_secs()),
         };
-        if host.import_state(&view.to_record(), &request).is_err() {
-            self.stats.badstate += 1;
+        let record = view.to_record();
+        match host.import_state(&record, &request) {
+            // Stock acknowledges every network import that asks, whether it
+            // came as INS or as UPD (pfsync_state_import queues the IACK).
+            Ok(()) => {
+                if record.state_flags & PFSTATE_ACK != 0 {
+                    self.queue_ins_ack(now, record.id, host);
+                }
+            }
+            Err(_) => self.stats.badstate += 1,
         }
     }
 

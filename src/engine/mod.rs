@@ -109,6 +109,10 @@ pub struct Config {
     pub up: bool,
     /// Family of the sync peer; sizes the IP header in the frame budget.
     pub peer_family: IpFamily,
+    /// `syncpeer` address, network order (IPv4 in the first 4 bytes); all
+    /// zero = the default multicast group. Only compared: a new peer has to
+    /// be asked for its table.
+    pub syncpeer: [u8; 16],
     /// `maxupd`: folded TCP updates that force a push (0..=255, default 128).
     pub maxupd: u8,
     /// `PFSYNCF_DEFER`.
@@ -136,7 +140,11 @@ pub struct Config {
     pub bulk_request_timeout: Duration,
     /// Bulk request: give up waiting after this long without a frame from the peer.
     pub bulk_idle_timeout: Duration,
-    /// Bulk request: attempts before giving up (stock 12).
+    /// Bulk request: no BUS END this long after BUS START means the bulk
+    /// failed, however much the peer keeps sending (see `bulk_req`).
+    pub bulk_max_duration: Duration,
+    /// Bulk request: retries after the first request before giving up
+    /// (stock `PFSYNC_MAX_BULKTRIES`, 12: 13 requests in all).
     pub bulk_max_tries: u8,
     /// Which receiver's rules frames are read with: `FreeBsd15` accepts
     /// actions 15/16 (format 1500); `FreeBsd14` refuses them as `badact`,
@@ -151,6 +159,7 @@ impl Config {
             syncdev: None,
             up: false,
             peer_family: IpFamily::V4,
+            syncpeer: [0; 16],
             maxupd: 128,
             defer: false,
             defer_delay: Duration::from_millis(20),
@@ -165,6 +174,7 @@ impl Config {
             ruleset_checksum: [0; 16],
             bulk_request_timeout: Duration::from_secs(5),
             bulk_idle_timeout: Duration::from_secs(3),
+            bulk_max_duration: Duration::from_secs(120),
             bulk_max_tries: 12,
             receive_dialect: crate::wire::Dialect::FreeBsd15,
         }
@@ -378,8 +388,9 @@ impl<X: FrameExtension> Engine<X> {
     // ----- configuration -----
 
     /// Applies a new configuration. Becoming active (sync interface set and
-    /// up), or changing the sync interface, starts a bulk request; unlike stock,
-    /// a reconfiguration that changes neither does not (opnsense/core #10858).
+    /// up), or changing the sync interface or the sync peer, starts a bulk
+    /// request; unlike stock, a reconfiguration that changes none of them
+    /// does not (opnsense/core #10858).
     pub fn on_config_changed<H: Host>(
         &mut self,
         now: Instant,
@@ -406,13 +417,17 @@ impl<X: FrameExtension> Engine<X> {
         let old = self.config;
         self.config = *new;
         let active = new.active();
-        let syncdev_changed = old.syncdev != new.syncdev;
+        // A different peer (stock demotes and asks on every SET) holds a
+        // table we have never been sent.
+        let peer_changed = old.syncdev != new.syncdev
+            || old.syncpeer != new.syncpeer
+            || old.peer_family != new.peer_family;
         if self.active && !active {
             self.active = false;
             self.bulk_request_event(now, ReqEvent::Stop, host);
             self.bulk_send_event(now, SendEvent::Stop, host);
             self.drop_all_deferrals(host);
-        } else if active && (!self.active || syncdev_changed) {
+        } else if active && (!self.active || peer_changed) {
             self.active = true;
             self.bulk_request_event(now, ReqEvent::Start, host);
         }
@@ -466,8 +481,8 @@ impl<X: FrameExtension> Engine<X> {
         InsertOutcome::Queued
     }
 
-    /// pf changed a state (`pfsync_update_state`). The hot path: O(1), no
-    /// allocation, no host call unless a deferred packet is released.
+    /// pf changed a state once (`pfsync_update_state`). The hot path: O(1),
+    /// no allocation, no host call unless a deferred packet is released.
     #[inline]
     pub fn on_state_updated<H: Host>(
         &mut self,
@@ -476,6 +491,23 @@ impl<X: FrameExtension> Engine<X> {
         slot: &mut SyncSlot,
         host: &mut H,
     ) {
+        self.on_state_updates(now, info, slot, 1, host);
+    }
+
+    /// pf changed a state `updates` times since the host last reported it (a
+    /// host that parks hook events folds them, as the kernel shim does); 0
+    /// counts as 1. Each one counts towards `maxupd`, as each of stock's
+    /// hook calls does.
+    #[inline]
+    pub fn on_state_updates<H: Host>(
+        &mut self,
+        now: Instant,
+        info: &StateInfo,
+        slot: &mut SyncSlot,
+        updates: u16,
+        host: &mut H,
+    ) {
+        slot.flags |= SyncSlot::UPDATED;
         if !self.config.up || info.state_flags & PFSTATE_NOSYNC != 0 || info.proto == IPPROTO_PFSYNC
         {
             return;
@@ -483,6 +515,9 @@ impl<X: FrameExtension> Engine<X> {
         if slot.deferred != 0 {
             self.undefer(now, &info.id, slot, deferral_release_on_update(), host);
         }
+        // The update that queues a record is not a fold (stock starts
+        // `sync_updates` at 0 on queueing); every later one is.
+        let updates = u8::try_from(updates.max(1)).unwrap_or(u8::MAX);
         let bi = self.bucket_of(&info.id);
         let maxupd = self.config.maxupd;
         let Some(b) = self.buckets.get_mut(bi) else {
@@ -499,7 +534,8 @@ impl<X: FrameExtension> Engine<X> {
                 | Queue::Upd1500
                 | Queue::UpdC,
             ) => {
-                if info.proto == IPPROTO_TCP && b.bump_updates(slot.queue_index) >= maxupd {
+                if info.proto == IPPROTO_TCP && b.bump_updates(slot.queue_index, updates) >= maxupd
+                {
                     urgent = true;
                 }
             }
@@ -508,6 +544,7 @@ impl<X: FrameExtension> Engine<X> {
                 slot.queue_index = self
                     .enqueue(now, bi, Queue::UpdC, info.id)
                     .unwrap_or(SyncSlot::NOT_QUEUED);
+                urgent |= self.fold_rest(bi, slot, info, updates, maxupd);
             }
             // A state being deleted cannot be updated; nothing to fold into.
             Some(Queue::DelC) => return,
@@ -516,6 +553,7 @@ impl<X: FrameExtension> Engine<X> {
                 slot.queue_index = self
                     .enqueue(now, bi, Queue::UpdC, info.id)
                     .unwrap_or(SyncSlot::NOT_QUEUED);
+                urgent |= self.fold_rest(bi, slot, info, updates, maxupd);
             }
         }
         if let Some(t) = slot.touched_secs() {
@@ -526,6 +564,25 @@ impl<X: FrameExtension> Engine<X> {
         if urgent {
             self.push_soon(now, bi, PushReason::Urgent);
         }
+    }
+
+    /// Counts the updates after the one that queued a record; true when
+    /// they reach `maxupd`.
+    fn fold_rest(
+        &mut self,
+        bi: usize,
+        slot: &SyncSlot,
+        info: &StateInfo,
+        updates: u8,
+        maxupd: u8,
+    ) -> bool {
+        let rest = updates.saturating_sub(1);
+        if info.proto != IPPROTO_TCP || rest == 0 || slot.queue_index == SyncSlot::NOT_QUEUED {
+            return false;
+        }
+        self.buckets
+            .get_mut(bi)
+            .is_some_and(|b| b.bump_updates(slot.queue_index, rest) >= maxupd)
     }
 
     /// pf removed a state (`pfsync_delete_state`).
@@ -606,6 +663,17 @@ impl<X: FrameExtension> Engine<X> {
             return false;
         }
         let bi = self.bucket_of(&info.id);
+        if slot.flags & SyncSlot::UPDATED != 0 {
+            // pf raises no update for the packet that created the state, so
+            // an update reported before this deferral came from a later
+            // packet (the host delivered its events in a batch): stock would
+            // have let the packet go at that update. Count it as deferred
+            // and released by the update; the INS still leaves at once.
+            self.extra.deferred += 1;
+            self.extra.defer_released_update += 1;
+            self.push_soon(now, bi, PushReason::Urgent);
+            return false;
+        }
         let deadline = now + self.config.defer_delay;
         let Some(b) = self.buckets.get_mut(bi) else {
             return false;
@@ -741,6 +809,7 @@ impl<X: FrameExtension> Engine<X> {
         ReqParams {
             request_timeout: self.config.bulk_request_timeout,
             idle_timeout: self.config.bulk_idle_timeout,
+            max_duration: self.config.bulk_max_duration,
             max_tries: self.config.bulk_max_tries,
             demotion: self.config.carp_demotion_factor,
         }

@@ -284,12 +284,12 @@ impl Bucket {
         Queue::from_u8(e.queue)
     }
 
-    /// Counts one more folded TCP update on a queued entry; returns the new count.
+    /// Counts `n` more folded TCP updates on a queued entry; returns the new count.
     #[inline]
-    pub fn bump_updates(&mut self, index: u32) -> u8 {
+    pub fn bump_updates(&mut self, index: u32, n: u8) -> u8 {
         match self.entries.get_mut(index as usize) {
             Some(e) => {
-                e.updates = e.updates.saturating_add(1);
+                e.updates = e.updates.saturating_add(n);
                 e.updates
             }
             None => 0,

@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | bucket flush (per bucket) | first record queued in an empty bucket: now + 1 s | the bucket being sent for any reason | sends the bucket |
 //! | bucket deferral (per bucket) | a packet deferred: its release deadline (now + `defer_delay`) | the bucket's last deferral leaving | releases every deferral whose deadline passed |
-//! | bulk request | a bulk request sent: now + `bulk_request_timeout`; every frame received while the bulk runs: now + `bulk_idle_timeout` | BUS END accepted, syncdev removed | retry (up to `bulk_max_tries`), then give up |
+//! | bulk request | a bulk request sent: now + `bulk_request_timeout`; every frame received while the bulk runs: now + `bulk_idle_timeout`, at most BUS START + `bulk_max_duration` | BUS END accepted, syncdev removed | retry (up to `bulk_max_tries`), then give up |
 //! | bulk send | a bulk request received, and after every paced burst: the time the token bucket holds one more frame | the walk reaching the end, syncdev removed | sends the next burst of full frames |
 
 use crate::time::Instant;

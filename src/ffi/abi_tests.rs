@@ -562,6 +562,76 @@ fn an_installed_key_signs_every_frame_and_clearing_it_stops() {
     pfsync_rs_engine_destroy(eng);
 }
 
+/// Item 17 of issue 11: a module built for 14.x reads frames as stock 14
+/// does: actions 15/16 (INS/UPD 1500) are beyond its PFSYNC_ACT_MAX, so the
+/// frame is dropped from there on and `badact` counted.
+#[test]
+fn a_14x_build_refuses_format_1500_as_stock_14_does() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_14);
+    let id = StateId {
+        id: [0, 0, 0, 0, 0, 0, 0, 3],
+        creatorid: [9, 9, 9, 9],
+    };
+    let mut buf = vec![0u8; 1500];
+    let mut b = crate::wire::FrameBuilder::new(&mut buf, 1480).unwrap();
+    b.push_ins(MsgVersion::V1500, &record(&id)).unwrap();
+    let len = b.finish([0; 16], true);
+    let meta = rx_meta(len);
+    pfsync_rs_on_frame_received(eng, buf.as_ptr(), len, &meta, 5_000);
+    assert!(fake.imported.is_empty());
+    let mut stats = vec![0u8; 128 + 15 * 16];
+    assert_eq!(
+        pfsync_rs_stats_export(eng, stats.as_mut_ptr().cast(), stats.len()),
+        0
+    );
+    assert_eq!(stat(&stats, 6), 1, "badact");
+    pfsync_rs_engine_destroy(eng);
+}
+
+/// The epoch field of a signed frame's trailer.
+fn trailer_epoch(frame: &[u8]) -> u64 {
+    let len = usize::from(u16::from_be_bytes([frame[2], frame[3]]));
+    u64::from_be_bytes(frame[len + 12..len + 20].try_into().unwrap())
+}
+
+/// Item 16 of issue 11: preloaded at boot the engine is created before
+/// inittodr(), so the creation epoch is about the uptime (7 ns here); the
+/// wall clock at the first key install must be what peers see.
+#[test]
+fn a_boot_time_engine_signs_with_the_wall_clock_of_its_first_key() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let wall_at_install = 1_780_000_000_000_000_000u64;
+    assert_eq!(
+        pfsync_rs_auth_set_key_at(eng, 3, [7u8; 32].as_ptr(), 32, wall_at_install, 3_000),
+        0
+    );
+    pfsync_rs_on_resync_requested(eng, 3_001);
+    run_timers(eng, 3_001, 20_000_000_000);
+    let signed = fake.sent.last().cloned().expect("a signed frame");
+    assert_eq!(trailer_epoch(&signed), wall_at_install);
+
+    // A second key (rotation) must not move the epoch again: the counter
+    // would restart within what receivers already hold as this boot.
+    assert_eq!(
+        pfsync_rs_auth_set_key_at(
+            eng,
+            4,
+            [8u8; 32].as_ptr(),
+            32,
+            wall_at_install + 9,
+            30_000_000_000
+        ),
+        0
+    );
+    pfsync_rs_on_resync_requested(eng, 30_000_000_001);
+    run_timers(eng, 30_000_000_001, 50_000_000_000);
+    let signed = fake.sent.last().cloned().expect("a signed frame");
+    assert_eq!(trailer_epoch(&signed), wall_at_install);
+    pfsync_rs_engine_destroy(eng);
+}
+
 #[test]
 fn a_deferred_packet_comes_back_through_its_token_exactly_once() {
     let mut fake = Fake::default();

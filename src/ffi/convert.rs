@@ -45,15 +45,16 @@ pub fn slot_from_bytes(b: &[u8; 12]) -> SyncSlot {
         queue_index: u32::from_ne_bytes([q0, q1, q2, q3]),
         touched: u32::from_ne_bytes([t0, t1, t2, t3]),
         deferred,
-        reserved: [r0, r1, r2],
+        flags: r0,
+        reserved: [r1, r2],
     }
 }
 
 pub fn slot_to_bytes(s: &SyncSlot) -> [u8; 12] {
     let [q0, q1, q2, q3] = s.queue_index.to_ne_bytes();
     let [t0, t1, t2, t3] = s.touched.to_ne_bytes();
-    let [r0, r1, r2] = s.reserved;
-    [q0, q1, q2, q3, t0, t1, t2, t3, s.deferred, r0, r1, r2]
+    let [r1, r2] = s.reserved;
+    [q0, q1, q2, q3, t0, t1, t2, t3, s.deferred, s.flags, r1, r2]
 }
 
 fn name16(n: &IfName) -> [c_char; 16] {
@@ -119,6 +120,15 @@ pub fn default_version(release: u32) -> MsgVersion {
     }
 }
 
+/// The receive rules of stock pfsync on `release`.
+pub fn receive_dialect(release: u32) -> crate::wire::Dialect {
+    if release >= FREEBSD_15 {
+        crate::wire::Dialect::FreeBsd15
+    } else {
+        crate::wire::Dialect::FreeBsd14
+    }
+}
+
 /// Maps an ioctl version number for `release`; 0 = the release default.
 pub fn version_for(n: u32, release: u32) -> Option<MsgVersion> {
     match (n, MsgVersion::from_number(n)) {
@@ -166,6 +176,7 @@ pub fn engine_config(
     } else {
         IpFamily::V4
     };
+    cfg.syncpeer = c.syncpeer;
     cfg.maxupd = u8::try_from(c.maxupdates).map_err(|_| EINVAL)?;
     cfg.defer = c.flags & sys::PFSYNC_RS_CFG_DEFER != 0;
     cfg.defer_delay = Duration::from_millis(u64::from(c.defer_delay_ms));
@@ -231,7 +242,8 @@ mod tests {
             queue_index: 7,
             touched: 0x0102_0304,
             deferred: 1,
-            reserved: [0; 3],
+            flags: SyncSlot::UPDATED,
+            reserved: [0; 2],
         };
         assert_eq!(slot_from_bytes(&slot_to_bytes(&s)), s);
         assert_eq!(

@@ -146,6 +146,8 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
 fn new_engine(release: u32, hostid: [u8; 4], epoch: u64) -> Result<Engine<FrameAuth>, ConfigError> {
     let mut config = Config::new(hostid);
     config.version = convert::default_version(release);
+    // Stock 14 stops reading a frame at actions 15/16 (format 1500).
+    config.receive_dialect = convert::receive_dialect(release);
     let auth = FrameAuth::new(hostid, epoch).ok_or(ConfigError::NoMemory)?;
     Engine::with_extension(config, auth)
 }
@@ -294,8 +296,10 @@ pub(crate) extern "C" fn pfsync_rs_on_state_updated(
     slot: *mut u8,
     now_ns: u64,
 ) {
+    // SAFETY: the shim passes NULL or its local info for the call.
+    let updates = unsafe { st.as_ref() }.map_or(1, |i| i.pending_updates);
     with_state(eng, st, slot, now_ns, |k, t, i, s| {
-        k.engine.on_state_updated(t, i, s, &mut k.host);
+        k.engine.on_state_updates(t, i, s, updates, &mut k.host);
     });
 }
 
@@ -644,6 +648,19 @@ pub(crate) extern "C" fn pfsync_rs_auth_set_key(
     len: usize,
     now_ns: u64,
 ) -> c_int {
+    // Epoch 0 is never higher than the creation epoch: it stays in force.
+    pfsync_rs_auth_set_key_at(eng, id, key, len, 0, now_ns)
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_auth_set_key_at(
+    eng: *mut sys::pfsync_rs_engine,
+    id: u8,
+    key: *const u8,
+    len: usize,
+    wall_ns: u64,
+    now_ns: u64,
+) -> c_int {
     const ENOSPC: c_int = 28;
     // SAFETY: contract of `engine`.
     let Some(k) = (unsafe { engine(eng) }) else {
@@ -654,7 +671,7 @@ pub(crate) extern "C" fn pfsync_rs_auth_set_key(
     }
     // SAFETY: the shim passes `len` readable bytes it wipes afterwards.
     let bytes = unsafe { core::slice::from_raw_parts(key, len) };
-    let installed = k.engine.extension_mut().keys_mut().install(id, bytes);
+    let installed = k.engine.extension_mut().install_key(id, bytes, wall_ns);
     match installed {
         Ok(()) => {
             let t = k.tick(now_ns);

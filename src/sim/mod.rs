@@ -13,5 +13,5 @@ pub mod rng;
 pub use flat::{established_tcp, FlatHost, FlatState};
 pub use model::{ModelState, ModelTable, Segment, WindowReject};
 pub use net::{Cluster, LinkConditions, NetStats};
-pub use node::{Node, NodeHost, NodeIo};
+pub use node::{HookDelivery, Node, NodeHost, NodeIo};
 pub use rng::Rng;

@@ -89,6 +89,9 @@ pub struct Cluster {
     tx_free_at: Vec<Instant>,
     /// Events processed (for livelock detection in tests).
     pub events: u64,
+    /// Frames from node `from` for which this returns true are lost (a
+    /// targeted loss, e.g. every BUS END).
+    pub drop_frame: Option<fn(from: usize, frame: &[u8]) -> bool>,
 }
 
 impl Cluster {
@@ -111,6 +114,7 @@ impl Cluster {
             timer_at: vec![None; n],
             tx_free_at: vec![Instant::ZERO; n],
             events: 0,
+            drop_frame: None,
         })
     }
 
@@ -174,7 +178,7 @@ impl Cluster {
             return;
         };
         let frames = std::mem::take(&mut node.io.outbox);
-        let deadline = node.engine.poll_timeout();
+        let deadline = node.poll_timeout();
         let family = node.config.peer_family;
         for frame in frames {
             self.send(i, family, frame);
@@ -193,6 +197,10 @@ impl Cluster {
 
     fn send(&mut self, from: usize, _family: IpFamily, frame: Vec<u8>) {
         self.net.sent += 1;
+        if self.drop_frame.is_some_and(|lost| lost(from, &frame)) {
+            self.net.lost += 1;
+            return;
+        }
         let wire = frame.len() as u64 + self.link.overhead_bytes;
         let start = self
             .tx_free_at

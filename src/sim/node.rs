@@ -9,7 +9,7 @@ use crate::engine::{
     SendError, StateInfo, StateSnapshot, SyncSlot, TableCursor, PFSTATE_NOSYNC,
 };
 use crate::sim::model::{ModelTable, Segment, WindowReject};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::{IfName, MsgVersion, StateId, StateRecord};
 
 /// What the node's host side observed.
@@ -90,6 +90,45 @@ pub struct Node<X: FrameExtension = NoExtension> {
     pub io: NodeIo,
     pub config: Config,
     pub alive: bool,
+    /// How pf's hook events reach the engine.
+    pub hook_delivery: HookDelivery,
+    inbox: Inbox,
+}
+
+/// How a node's pf hooks reach its engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookDelivery {
+    /// Each hook calls the engine at once (stock pfsync, `pfsync-node`).
+    Direct,
+    /// As the kernel shim does: hooks park their state (one entry per
+    /// state, events OR-ed, updates counted up to 255) and deferrals in a
+    /// list; a task delivers everything `latency` after the first event of
+    /// a batch, states first in arrival order, then deferrals.
+    Inbox { latency: Duration },
+}
+
+const EV_INSERTED: u8 = 1;
+const EV_UPDATED: u8 = 2;
+const EV_DELETED: u8 = 4;
+
+/// A state waiting in the inbox.
+#[derive(Clone, Copy, Debug)]
+struct Parked {
+    id: StateId,
+    events: u8,
+    updates: u8,
+    info: StateInfo,
+    /// The slot of a state pf has already removed (the shim holds a
+    /// reference, so it can still read it).
+    removed_slot: Option<SyncSlot>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Inbox {
+    states: Vec<Parked>,
+    deferrals: Vec<(StateId, StateInfo, DeferredPacket)>,
+    /// When the hook task runs.
+    due: Option<Instant>,
 }
 
 fn info_of(r: &StateRecord, rule_nosync: bool) -> StateInfo {
@@ -119,6 +158,8 @@ impl<X: FrameExtension> Node<X> {
             },
             config,
             alive: true,
+            hook_delivery: HookDelivery::Direct,
+            inbox: Inbox::default(),
         })
     }
 
@@ -161,6 +202,9 @@ impl<X: FrameExtension> Node<X> {
         self.table.set_now(now);
         self.table.insert_local(record).ok()?;
         let info = info_of(&record, rule_nosync);
+        if let HookDelivery::Inbox { latency } = self.hook_delivery {
+            return Some(self.park_insert(now, latency, &info, packet));
+        }
         let mut slot = SyncSlot::NEW;
         let outcome = self.engine.on_state_inserted(now, &info, &mut slot);
         let mut deferred = false;
@@ -197,6 +241,12 @@ impl<X: FrameExtension> Node<X> {
             return;
         };
         let info = info_of(&s.record, false);
+        if let HookDelivery::Inbox { latency } = self.hook_delivery {
+            if info.state_flags & PFSTATE_NOSYNC == 0 {
+                self.park(now, latency, &info, EV_UPDATED, None);
+            }
+            return;
+        }
         let mut slot = s.slot;
         let (engine, mut host) = self.host(now);
         engine.on_state_updated(now, &info, &mut slot, &mut host);
@@ -223,6 +273,10 @@ impl<X: FrameExtension> Node<X> {
             return false;
         };
         let info = info_of(&s.record, false);
+        if let HookDelivery::Inbox { latency } = self.hook_delivery {
+            self.park(now, latency, &info, EV_DELETED, Some(s.slot));
+            return true;
+        }
         let mut slot = s.slot;
         let (engine, mut host) = self.host(now);
         engine.on_state_deleted(now, &info, &mut slot, &mut host);
@@ -234,6 +288,10 @@ impl<X: FrameExtension> Node<X> {
         let gone = self.table.expire(now);
         for s in &gone {
             let info = info_of(&s.record, false);
+            if let HookDelivery::Inbox { latency } = self.hook_delivery {
+                self.park(now, latency, &info, EV_DELETED, Some(s.slot));
+                continue;
+            }
             let mut slot = s.slot;
             let (engine, mut host) = self.host(now);
             engine.on_state_deleted(now, &info, &mut slot, &mut host);
@@ -259,8 +317,129 @@ impl<X: FrameExtension> Node<X> {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.inbox.due.is_some_and(|t| t <= now) {
+            self.drain_inbox(now);
+        }
         let (engine, mut host) = self.host(now);
         engine.handle_timeout(now, &mut host);
+    }
+
+    /// The next instant [`Node::handle_timeout`] has work: the engine's
+    /// deadline or the hook task's.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match (self.engine.poll_timeout(), self.inbox.due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Events parked and not yet delivered.
+    pub fn inbox_len(&self) -> usize {
+        self.inbox.states.len() + self.inbox.deferrals.len()
+    }
+
+    /// The shim's insert hook: its policy decision at once, the event parked.
+    fn park_insert(
+        &mut self,
+        now: Instant,
+        latency: Duration,
+        info: &StateInfo,
+        packet: Option<DeferredPacket>,
+    ) -> (InsertOutcome, bool) {
+        if info.state_flags & PFSTATE_NOSYNC != 0 {
+            return (InsertOutcome::Ignored, false);
+        }
+        if info.rule_nosync || info.proto == crate::engine::IPPROTO_PFSYNC {
+            if let Some(s) = self.table.get_mut(&info.id) {
+                s.record.state_flags |= PFSTATE_NOSYNC;
+            }
+            return (InsertOutcome::SetNoSync, false);
+        }
+        self.park(now, latency, info, EV_INSERTED, None);
+        let deferred = match packet {
+            Some(p) => {
+                self.inbox.deferrals.push((info.id, *info, p));
+                true
+            }
+            None => false,
+        };
+        (InsertOutcome::Queued, deferred)
+    }
+
+    fn park(
+        &mut self,
+        now: Instant,
+        latency: Duration,
+        info: &StateInfo,
+        event: u8,
+        removed_slot: Option<SyncSlot>,
+    ) {
+        let entry = match self.inbox.states.iter_mut().find(|p| p.id == info.id) {
+            Some(p) => p,
+            None => {
+                self.inbox.states.push(Parked {
+                    id: info.id,
+                    events: 0,
+                    updates: 0,
+                    info: *info,
+                    removed_slot: None,
+                });
+                let Some(p) = self.inbox.states.last_mut() else {
+                    return;
+                };
+                p
+            }
+        };
+        entry.events |= event;
+        entry.info = *info;
+        if removed_slot.is_some() {
+            entry.removed_slot = removed_slot;
+        }
+        if event == EV_UPDATED {
+            entry.updates = entry.updates.saturating_add(1);
+        }
+        if self.inbox.due.is_none() {
+            self.inbox.due = Some(now + latency);
+        }
+    }
+
+    /// The shim's hook task (`pfsync_rs_inbox_drain`): every parked state in
+    /// arrival order (insert, folded updates unless deleted, delete), then
+    /// every deferral.
+    pub fn drain_inbox(&mut self, now: Instant) {
+        self.inbox.due = None;
+        let states = std::mem::take(&mut self.inbox.states);
+        for p in states {
+            let mut slot = match p.removed_slot {
+                Some(s) => s,
+                None => match self.table.get(&p.id) {
+                    Some(s) => s.slot,
+                    None => continue,
+                },
+            };
+            let (engine, mut host) = self.host(now);
+            if p.events & EV_INSERTED != 0 {
+                let _ = engine.on_state_inserted(now, &p.info, &mut slot);
+            }
+            if p.events & EV_UPDATED != 0 && p.events & EV_DELETED == 0 {
+                engine.on_state_updates(now, &p.info, &mut slot, u16::from(p.updates), &mut host);
+            }
+            if p.events & EV_DELETED != 0 {
+                engine.on_state_deleted(now, &p.info, &mut slot, &mut host);
+            }
+            if p.removed_slot.is_none() {
+                self.table.store_slot(&p.id, slot);
+            }
+        }
+        let deferrals = std::mem::take(&mut self.inbox.deferrals);
+        for (id, info, packet) in deferrals {
+            let mut slot = self.table.get(&id).map_or(SyncSlot::NEW, |s| s.slot);
+            let (engine, mut host) = self.host(now);
+            if !engine.on_defer_requested(now, &info, &mut slot, packet, &mut host) {
+                host.io.released.push(packet);
+            }
+            self.table.store_slot(&id, slot);
+        }
     }
 
     pub fn resync(&mut self, now: Instant) {
