@@ -209,14 +209,19 @@ int
 bpf_open(const char *ifname, int incoming_only)
 {
 	struct ifreq ifr;
-	u_int on = 1, dir = BPF_D_IN;
+	u_int on = 1, dir = BPF_D_IN, blen = BPF_BUFFER;
 	int fd;
 
 	fd = (int)SC2(SYS_open, "/dev/bpf", O_RDWR);
 	if (fd < 0)
 		return (fd);
 	ifr_named(&ifr, ifname);
-	if (SC3(SYS_ioctl, fd, BIOCSETIF, &ifr) < 0 ||
+	/*
+	 * The buffer size only takes before BIOCSETIF; the default 4 KB holds
+	 * two frames, and a bulk answer arrives faster than that drains.
+	 */
+	if (SC3(SYS_ioctl, fd, BIOCSBLEN, &blen) < 0 ||
+	    SC3(SYS_ioctl, fd, BIOCSETIF, &ifr) < 0 ||
 	    SC3(SYS_ioctl, fd, BIOCIMMEDIATE, &on) < 0 ||
 	    SC3(SYS_ioctl, fd, BIOCSHDRCMPLT, &on) < 0 ||
 	    (incoming_only && SC3(SYS_ioctl, fd, BIOCSDIRECTION, &dir) < 0)) {
@@ -236,13 +241,12 @@ int
 bpf_drain(int fd, long timeout_ms,
     void (*fn)(const unsigned char *, size_t, void *), void *arg)
 {
-	static unsigned char buf[65536];
+	static unsigned char buf[BPF_BUFFER];
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	u_int blen = sizeof(buf);
+	u_int blen = 0;
 	int frames = 0;
 	long n;
 
-	SC3(SYS_ioctl, fd, BIOCSBLEN, &blen);
 	SC3(SYS_ioctl, fd, BIOCGBLEN, &blen);
 	if (blen > sizeof(buf))
 		return (-1);
@@ -299,3 +303,13 @@ jail_remove(int jid)
 	return ((int)SC1(SYS_jail_remove, jid));
 }
 
+
+long
+bpf_dropped(int fd)
+{
+	struct bpf_stat st;
+
+	if (SC3(SYS_ioctl, fd, BIOCGSTATS, &st) < 0)
+		return (-1);
+	return ((long)st.bs_drop);
+}

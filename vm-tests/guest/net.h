@@ -37,11 +37,15 @@ int	 pf_start(void);
 int	 pf_states(struct pf_state_export *out, int max);
 
 /* BPF on one interface: raw Ethernet frames out, incoming frames in. */
+#define	BPF_BUFFER	262144
 int	 bpf_open(const char *ifname, int incoming_only);
 int	 bpf_send(int fd, const void *frame, size_t len);
 /* Calls fn for every frame read until timeout_ms passes with no frame. */
 int	 bpf_drain(int fd, long timeout_ms,
 	    void (*fn)(const unsigned char *, size_t, void *), void *arg);
+
+/* Frames the kernel dropped because the descriptor's buffer was full. */
+long	 bpf_dropped(int fd);
 
 int	 jail_create_vnet(const char *name);
 int	 jail_attach(int jid);
