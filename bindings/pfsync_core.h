@@ -382,7 +382,10 @@ void	pfsync_rs_slot_init(uint8_t slot[PFSYNC_RS_SLOT_LEN]);
 
 /*
  * pf events, delivered by the shim's hook task in the order pf raised them.
- * `slot` points at the state's own slot and may be rewritten.
+ * `slot` points at the state's own slot and may be rewritten.  The shim
+ * calls them with no pf lock held: a frame that fills during the call is
+ * handed to `send` before it returns, so a burst delivered back to back
+ * never runs a bucket out of room.
  */
 void	pfsync_rs_on_state_inserted(struct pfsync_rs_engine *eng,
 	    const struct pfsync_rs_state_info *st,
@@ -487,6 +490,13 @@ void	pfsync_rs_on_transmit_failed(struct pfsync_rs_engine *eng,
 
 /* Zero every counter (a write to net.pfsync.stats, as `netstat -z` does). */
 void	pfsync_rs_stats_clear(struct pfsync_rs_engine *eng);
+
+/*
+ * Records the engine could not queue for lack of memory since it was
+ * created (a bucket's arena exhausted).  Zero unless the host stops
+ * delivering frames the engine hands to `send`.
+ */
+uint64_t pfsync_rs_queue_drops(const struct pfsync_rs_engine *eng);
 
 /*
  * Bulk progress for net.pfsync.rs.bulk: states sent in bulk answers since

@@ -368,6 +368,9 @@ extern "C" {
     pub fn pfsync_rs_stats_clear(eng: *mut pfsync_rs_engine);
 }
 extern "C" {
+    pub fn pfsync_rs_queue_drops(eng: *const pfsync_rs_engine) -> u64;
+}
+extern "C" {
     pub fn pfsync_rs_bulk_progress(
         eng: *const pfsync_rs_engine,
         states_sent: *mut u64,

@@ -383,7 +383,7 @@ pfsync_rs_clone_create(struct if_clone *ifc __unused, int unit,
 	pfsync_rs_defer_init(sc);
 	TASK_INIT(&sc->sc_hook_task, 0, pfsync_rs_hook_task, sc);
 	TASK_INIT(&sc->sc_tx_task, 0, pfsync_rs_tx_task, sc);
-	mbufq_init(&sc->sc_txq, ifqmaxlen);
+	mbufq_init(&sc->sc_txq, PFSYNC_RS_TXQ_LEN);
 	mbufq_init(&sc->sc_txq_data, ifqmaxlen);
 #ifdef INET
 	ip_mfilter_init(&sc->sc_imo.imo_head);
@@ -432,7 +432,7 @@ pfsync_rs_clone_destroy(struct ifnet *ifp)
 
 	/* Deliver what is parked (releasing its references), then destroy. */
 	pfsync_rs_engine_enter(sc);
-	pfsync_rs_inbox_drain(sc);
+	pfsync_rs_inbox_drain(sc, 0);
 	mtx_unlock(&sc->sc_engine_mtx);
 	pfsync_rs_engine_detach(sc);
 	pfsync_rs_defer_flush(sc);

@@ -105,7 +105,7 @@ pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
 		    pfsync_rs_now_ns());
 		sc->sc_in_input = 0;
 	}
-	pfsync_rs_inbox_drain(sc);
+	pfsync_rs_inbox_drain(sc, 0);
 	pfsync_rs_engine_leave(sc);
 	PF_RULES_RUNLOCK();
 

@@ -26,6 +26,7 @@
 #include <sys/rmlock.h>
 #include <sys/socket.h>
 #include <sys/sx.h>
+#include <sys/sysctl.h>
 #include <sys/taskqueue.h>
 #include <sys/time.h>
 
@@ -387,10 +388,25 @@ pfsync_rs_hooks_remove(void)
 
 /*
  * Inbox delivery.  Engine lock held; the inbox lock is taken per element so
- * hooks keep parking while we deliver.
+ * hooks keep parking while we deliver.  No pf lock is held, so the engine
+ * hands over each frame as soon as it fills (pfsync_core.h); a burst would
+ * then outrun the tx queue, so when `can_tx` (the hook task, which holds no
+ * other lock) the drain transmits in between with the engine lock dropped.
+ * Callers that hold the rules lock (input) pass 0: they deliver a handful.
  */
+static int
+pfsync_rs_txq_half_full(struct pfsync_rs_softc *sc)
+{
+	int n;
+
+	mtx_lock(&sc->sc_txq_mtx);
+	n = mbufq_len(&sc->sc_txq) + mbufq_len(&sc->sc_txq_data);
+	mtx_unlock(&sc->sc_txq_mtx);
+	return (n >= PFSYNC_RS_TXQ_LEN / 2);
+}
+
 void
-pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc)
+pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc, int can_tx)
 {
 	struct pfsync_rs_state_info info;
 	struct pfsync_rs_deferral *d;
@@ -428,6 +444,11 @@ pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc)
 				    PFSYNC_RS_SLOT(st), now);
 		}
 		pf_release_state(st);
+		if (can_tx && pfsync_rs_txq_half_full(sc)) {
+			mtx_unlock(&sc->sc_engine_mtx);
+			pfsync_rs_tx_task(sc, 0);
+			mtx_lock(&sc->sc_engine_mtx);
+		}
 	}
 
 	for (;;) {
@@ -456,10 +477,40 @@ pfsync_rs_hook_task(void *arg, int pending __unused)
 
 	CURVNET_SET(sc->sc_vnet);
 	pfsync_rs_engine_enter(sc);
-	pfsync_rs_inbox_drain(sc);
+	pfsync_rs_inbox_drain(sc, 1);
 	pfsync_rs_engine_leave(sc);
 	CURVNET_RESTORE();
 }
+
+/*
+ * Records lost for lack of memory, kept apart from the stock counters: the
+ * engine's (bucket arena exhausted) and the inbox's (no chunk for a hook).
+ */
+SYSCTL_DECL(_net_pfsync_rs);
+static int
+pfsync_rs_sysctl_drops(SYSCTL_HANDLER_ARGS)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	uint64_t queue = 0, inbox = 0;
+	char buf[64];
+
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			queue = pfsync_rs_queue_drops(sc->sc_engine);
+		pfsync_rs_engine_leave(sc);
+		mtx_lock(&sc->sc_inbox_mtx);
+		inbox = sc->sc_inbox_dropped;
+		mtx_unlock(&sc->sc_inbox_mtx);
+	}
+	snprintf(buf, sizeof(buf), "queue %ju inbox %ju", (uintmax_t)queue,
+	    (uintmax_t)inbox);
+	return (sysctl_handle_string(oidp, buf, sizeof(buf), req));
+}
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, drops,
+    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, 0,
+    pfsync_rs_sysctl_drops, "A",
+    "Records lost for lack of memory: engine queue, hook inbox");
 
 void
 pfsync_rs_defer_init(struct pfsync_rs_softc *sc)

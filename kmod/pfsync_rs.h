@@ -23,6 +23,13 @@
 /* Deferred packets held at once per VNET (stock: 128 per bucket). */
 #define	PFSYNC_RS_DEFER_SLOTS	256
 
+/*
+ * Frames queued for the tx task.  A hook burst drained at once builds
+ * frames faster than one task can send them; the hook task transmits
+ * itself when the queue is half full, so the limit only bounds memory.
+ */
+#define	PFSYNC_RS_TXQ_LEN	1024
+
 /* Largest pfsync payload the input path copies into one buffer. */
 #define	PFSYNC_RS_MAX_FRAME	65535
 
@@ -143,7 +150,7 @@ const struct in6_addr *pfsync_rs_default_group6(void);
 void	pfsync_rs_hooks_install(void);
 void	pfsync_rs_hooks_remove(void);
 void	pfsync_rs_hook_task(void *, int);
-void	pfsync_rs_inbox_drain(struct pfsync_rs_softc *);
+void	pfsync_rs_inbox_drain(struct pfsync_rs_softc *, int);
 void	pfsync_rs_defer_init(struct pfsync_rs_softc *);
 void	pfsync_rs_defer_flush(struct pfsync_rs_softc *);
 void	pfsync_rs_inbox_init(struct pfsync_rs_softc *);

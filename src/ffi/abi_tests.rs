@@ -781,3 +781,67 @@ fn two_shims_with_anti_entropy_repair_a_lost_insert_without_a_bulk_update() {
     pfsync_rs_engine_destroy(a);
     pfsync_rs_engine_destroy(b);
 }
+
+/// Records of `action` over every frame in `frames`.
+fn records_of(frames: &[Vec<u8>], action: crate::wire::Action) -> u64 {
+    frames
+        .iter()
+        .flat_map(|f| FrameReader::new(f).unwrap())
+        .filter_map(|e| match e {
+            Ok(Event::Section { action: a, count }) if a == action as u8 => Some(u64::from(count)),
+            _ => None,
+        })
+        .sum()
+}
+
+fn numbered(n: u64) -> StateId {
+    StateId {
+        id: n.to_be_bytes(),
+        creatorid: [1, 2, 3, 4],
+    }
+}
+
+/// Issue 11 item 2: the shim's inbox drain calls the state entry points back
+/// to back, with no timer call in between, and only lets the tx task send
+/// after the drain. Every record must still reach the wire.
+#[test]
+fn one_drain_of_100k_inserts_and_100k_deletes_loses_no_record() {
+    const N: u64 = 100_000;
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let mut now = run_timers(eng, 2_000, 2_000_000_000);
+
+    // States the peer already knows (their INS went out long ago).
+    let mut old = vec![[0u8; 12]; N as usize];
+    for (i, slot) in old.iter_mut().enumerate() {
+        pfsync_rs_slot_init(slot.as_mut_ptr());
+        now += 1_000;
+        pfsync_rs_on_state_inserted(eng, &info(&numbered(i as u64)), slot.as_mut_ptr(), now);
+        if i % 64 == 63 {
+            now = run_timers(eng, now, now);
+        }
+    }
+    now = run_timers(eng, now + 1, now + 1_500_000_000);
+    fake.sent.clear();
+
+    // One drain: a new state created and an old one deleted, 100,000 times.
+    let mut new = vec![[0u8; 12]; N as usize];
+    for (i, slot) in new.iter_mut().enumerate() {
+        pfsync_rs_slot_init(slot.as_mut_ptr());
+        let i = i as u64;
+        pfsync_rs_on_state_inserted(eng, &info(&numbered(N + i)), slot.as_mut_ptr(), now);
+        pfsync_rs_on_state_deleted(
+            eng,
+            &info(&numbered(i)),
+            old[i as usize].as_mut_ptr(),
+            now,
+        );
+    }
+    run_timers(eng, now, now + 1_500_000_000);
+
+    let ins = records_of(&fake.sent, crate::wire::Action::Ins1500);
+    let del = records_of(&fake.sent, crate::wire::Action::DelC);
+    assert_eq!((ins, del), (N, N), "INS_1500 and DEL_C records sent");
+    assert_eq!(pfsync_rs_queue_drops(eng), 0);
+    pfsync_rs_engine_destroy(eng);
+}

@@ -210,6 +210,7 @@ pub(crate) extern "C" fn pfsync_rs_on_frame_received(
     };
     k.engine.on_frame_received(now, rx, bytes, &mut k.host);
     anti_entropy::after_frame(k, now);
+    k.engine.send_full(now, &mut k.host);
 }
 
 #[no_mangle]
@@ -269,8 +270,12 @@ fn with_state(
     };
     let mut s = convert::slot_from_bytes(bytes);
     let t = k.tick(now_ns);
-    f(k, t, &info(st), &mut s);
+    let i = info(st);
+    f(k, t, &i, &mut s);
     *bytes = convert::slot_to_bytes(&s);
+    // The shim calls these from its inbox drain, with no pf lock held, so a
+    // frame that just filled can be built (and queued for the tx task) now.
+    k.engine.send_if_full(t, &i.id, &mut k.host);
 }
 
 #[no_mangle]
@@ -604,6 +609,15 @@ pub(crate) extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) 
         k.stats_base = *k.engine.stats();
         k.alloc_failures_base = crate::ffi::kalloc::failures();
         k.tx_failures = 0;
+    }
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_queue_drops(eng: *const sys::pfsync_rs_engine) -> u64 {
+    // SAFETY: contract of `engine` (read-only use).
+    match unsafe { engine(eng.cast_mut()) } {
+        Some(k) => k.engine.extra_stats().queue_overflow,
+        None => 0,
     }
 }
 
