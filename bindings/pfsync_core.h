@@ -246,6 +246,7 @@ struct pfsync_rs_rx_meta {
 	uint8_t		pad[2];
 	uint32_t	ip_total_len;	/* IP header + payload as received */
 	uint8_t		src_addr[16];	/* sender, network order */
+	/* Unused: the core reads the checksum through `pf_status`. */
 	uint8_t		local_pf_cksum[PFSYNC_RS_PF_CKSUM_LEN];
 };
 
@@ -330,6 +331,16 @@ struct pfsync_rs_host_ops {
 	 * state.  Called exactly once per accepted deferral token.
 	 */
 	void	(*deferred_release)(void *ctx, uint64_t token, int transmit);
+
+	/*
+	 * pf's live V_pf_status.hostid (raw) and pf_chksum.  The core asks at
+	 * every entry that may send, so frame headers and BUS records carry
+	 * what pf has now (pfctl -f changes the checksum without telling
+	 * pfsync), as stock's pfsync_sendout does.  The hostid_be and
+	 * pf_cksum of struct pfsync_rs_config are overridden by these.
+	 */
+	void	(*pf_status)(void *ctx, uint8_t hostid_be[4],
+		    uint8_t pf_cksum[PFSYNC_RS_PF_CKSUM_LEN]);
 };
 
 #ifdef __cplusplus

@@ -225,6 +225,9 @@ pub struct pfsync_rs_host_ops {
     pub deferred_release: ::core::option::Option<
         unsafe extern "C" fn(ctx: *mut core::ffi::c_void, token: u64, transmit: core::ffi::c_int),
     >,
+    pub pf_status: ::core::option::Option<
+        unsafe extern "C" fn(ctx: *mut core::ffi::c_void, hostid_be: *mut u8, pf_cksum: *mut u8),
+    >,
 }
 extern "C" {
     pub fn pfsync_rs_engine_create(

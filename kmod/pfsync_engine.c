@@ -49,6 +49,22 @@ pfsync_rs_host_carp_demote(void *ctx __unused, int32_t adj, const char *reason)
 		(*carp_demote_adj_p)(adj, __DECONST(char *, reason));
 }
 
+/*
+ * Read unlocked, as stock's pfsync_sendout does: a torn checksum during a
+ * ruleset commit only makes the peer fall back to the default rule for the
+ * states of that one frame, and the next frame reads it again.
+ */
+static void
+pfsync_rs_host_pf_status(void *ctx, uint8_t *hostid_be, uint8_t *pf_cksum)
+{
+	struct pfsync_rs_softc *sc = ctx;
+
+	CURVNET_SET(sc->sc_vnet);
+	memcpy(hostid_be, &V_pf_status.hostid, sizeof(V_pf_status.hostid));
+	memcpy(pf_cksum, V_pf_status.pf_chksum, PFSYNC_RS_PF_CKSUM_LEN);
+	CURVNET_RESTORE();
+}
+
 const struct pfsync_rs_host_ops pfsync_rs_host_ops = {
 	.state_lookup = pfsync_rs_host_state_lookup,
 	.state_import = pfsync_rs_host_state_import,
@@ -61,6 +77,7 @@ const struct pfsync_rs_host_ops pfsync_rs_host_ops = {
 	.send = pfsync_rs_host_send,
 	.carp_demote = pfsync_rs_host_carp_demote,
 	.deferred_release = pfsync_rs_host_deferred_release,
+	.pf_status = pfsync_rs_host_pf_status,
 };
 
 static void

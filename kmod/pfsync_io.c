@@ -88,10 +88,8 @@ pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
 		len = 0;
 	}
 
-	/* pf_chksum and the interface tree are stable under the rules lock. */
+	/* Imports need the interface tree and rules stable. */
 	PF_RULES_RLOCK();
-	memcpy(meta.local_pf_cksum, V_pf_status.pf_chksum,
-	    sizeof(meta.local_pf_cksum));
 	pfsync_rs_engine_enter(sc);
 	meta.rcvif_is_syncdev = sc->sc_sync_if != NULL &&
 	    sc->sc_sync_if == m->m_pkthdr.rcvif;

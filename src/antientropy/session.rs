@@ -289,6 +289,12 @@ impl Session {
         &self.stats
     }
 
+    /// The node's pf hostid changed (`set hostid` in pf.conf): its own
+    /// states are those created under the new one from now on.
+    pub fn set_hostid(&mut self, hostid: [u8; 4]) {
+        self.hostid = hostid;
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

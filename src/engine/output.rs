@@ -53,6 +53,14 @@ impl<X: FrameExtension> Engine<X> {
         })
     }
 
+    /// Takes pf's current host id and ruleset checksum, which change
+    /// without a reconfiguration (`pfctl -f`, `set hostid`): every frame
+    /// built afterwards carries them, as stock reads them at send time.
+    pub fn set_pf_identity(&mut self, hostid: [u8; 4], ruleset_checksum: [u8; 16]) {
+        self.config.hostid = hostid;
+        self.config.ruleset_checksum = ruleset_checksum;
+    }
+
     /// Sends every bucket that holds anything, now.
     pub(crate) fn send_all<H: Host>(&mut self, now: Instant, host: &mut H, reason: PushReason) {
         for bi in 0..self.buckets.len() {

@@ -21,6 +21,9 @@ struct Fake {
     imported: Vec<StateId>,
     demotion: i32,
     released: Vec<(u64, c_int)>,
+    /// pf's live `V_pf_status.hostid` and `pf_chksum`.
+    hostid: [u8; 4],
+    cksum: [u8; 16],
 }
 
 fn record(id: &StateId) -> StateRecord {
@@ -183,6 +186,19 @@ unsafe extern "C" fn f_release(ctx: *mut c_void, token: u64, transmit: c_int) {
     unsafe { fake(ctx) }.released.push((token, transmit));
 }
 
+unsafe extern "C" fn f_pf_status(ctx: *mut c_void, hostid: *mut u8, cksum: *mut u8) {
+    // SAFETY: as in f_send; the core passes 4 and 16 writable bytes.
+    let (f, h, c) = unsafe {
+        (
+            fake(ctx),
+            &mut *hostid.cast::<[u8; 4]>(),
+            &mut *cksum.cast::<[u8; 16]>(),
+        )
+    };
+    *h = f.hostid;
+    *c = f.cksum;
+}
+
 const OPS: sys::pfsync_rs_host_ops = sys::pfsync_rs_host_ops {
     state_lookup: Some(f_lookup),
     state_import: Some(f_import),
@@ -195,6 +211,7 @@ const OPS: sys::pfsync_rs_host_ops = sys::pfsync_rs_host_ops {
     send: Some(f_send),
     carp_demote: Some(f_demote),
     deferred_release: Some(f_release),
+    pf_status: Some(f_pf_status),
 };
 
 fn config(syncdev: &str) -> sys::pfsync_rs_config {
@@ -242,6 +259,7 @@ fn running_engine(fake: &mut Fake, release: u32) -> *mut sys::pfsync_rs_engine {
 }
 
 fn running_engine_as(fake: &mut Fake, release: u32, hostid: [u8; 4]) -> *mut sys::pfsync_rs_engine {
+    fake.hostid = hostid;
     let ctx = (fake as *mut Fake).cast::<c_void>();
     let eng = pfsync_rs_engine_create(
         sys::PFSYNC_RS_ABI_VERSION,
@@ -843,5 +861,51 @@ fn one_drain_of_100k_inserts_and_100k_deletes_loses_no_record() {
     let del = records_of(&fake.sent, crate::wire::Action::DelC);
     assert_eq!((ins, del), (N, N), "INS_1500 and DEL_C records sent");
     assert_eq!(pfsync_rs_queue_drops(eng), 0);
+    pfsync_rs_engine_destroy(eng);
+}
+
+/// Issue 11 item 4: `pfctl -f` changes pf's ruleset checksum after pfsync0
+/// was configured (rc.d/pf runs after pfsync), and nothing reconfigures
+/// pfsync0; stock copies the live checksum into every frame header and
+/// uses the live hostid as the creatorid of its BUS records.
+#[test]
+fn frames_carry_pf_checksum_and_hostid_as_they_are_when_sent() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let mut now = run_timers(eng, 2_000, 2_000_000_000);
+    fake.cksum = [0xab; 16];
+    fake.hostid = [9, 8, 7, 6];
+    fake.sent.clear();
+
+    let mut slot = [0u8; 12];
+    pfsync_rs_slot_init(slot.as_mut_ptr());
+    now += 1_000;
+    pfsync_rs_on_state_inserted(eng, &info(&numbered(77)), slot.as_mut_ptr(), now);
+    // A peer's bulk request, answered with BUS START/END from us.
+    let mut req = std::vec![0u8; 64];
+    let mut b = crate::wire::builder::FrameBuilder::new(&mut req, 64).unwrap();
+    b.push_upd_req(&crate::wire::UpdReq {
+        state: StateId::BULK_REQUEST,
+    })
+    .unwrap();
+    let n = b.finish([0; 16], true);
+    pfsync_rs_on_frame_received(eng, req.as_ptr(), n, &rx_meta(n), now);
+    run_timers(eng, now, now + 3_000_000_000);
+
+    assert!(!fake.sent.is_empty());
+    for f in &fake.sent {
+        assert_eq!(f[4..20], [0xab; 16], "pfcksum of a frame sent after the change");
+    }
+    let bus: Vec<[u8; 4]> = fake
+        .sent
+        .iter()
+        .flat_map(|f| FrameReader::new(f).unwrap())
+        .filter_map(|e| match e {
+            Ok(Event::Message(crate::wire::reader::Message::Bus(b))) => Some(b.creatorid),
+            _ => None,
+        })
+        .collect();
+    assert!(!bus.is_empty(), "a BUS answer");
+    assert!(bus.iter().all(|c| *c == [9, 8, 7, 6]), "{bus:?}");
     pfsync_rs_engine_destroy(eng);
 }

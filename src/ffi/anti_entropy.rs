@@ -70,6 +70,13 @@ impl KernelAntiEntropy {
     }
 }
 
+impl KernelAntiEntropy {
+    /// pf's hostid changed: our own states are those of the new creator.
+    pub fn set_hostid(&mut self, hostid: [u8; 4]) {
+        self.session.set_hostid(hostid);
+    }
+}
+
 /// The session's next deadline, if it runs.
 pub fn deadline(k: &KernelEngine) -> Option<Instant> {
     k.anti_entropy.as_ref()?.session.poll_timeout()

@@ -45,13 +45,27 @@ fn now(ns: u64) -> Instant {
 }
 
 impl KernelEngine {
-    /// The shim's clock for this call, remembered for teardown.
+    /// The shim's clock for this call, remembered for teardown. Every entry
+    /// that may send calls it first, so it also takes pf's live hostid and
+    /// checksum (issue 11 item 4).
     pub(crate) fn tick(&mut self, now_ns: u64) -> Instant {
         let t = now(now_ns);
         if t > self.last_now {
             self.last_now = t;
         }
+        self.refresh_pf_identity();
         t
+    }
+
+    fn refresh_pf_identity(&mut self) {
+        let (hostid, cksum) = self.host.pf_status();
+        let cfg = self.engine.config();
+        if cfg.hostid != hostid || cfg.ruleset_checksum != cksum {
+            self.engine.set_pf_identity(hostid, cksum);
+            if let Some(ae) = self.anti_entropy.as_mut() {
+                ae.set_hostid(hostid);
+            }
+        }
     }
 }
 
@@ -193,12 +207,9 @@ pub(crate) extern "C" fn pfsync_rs_on_frame_received(
     if meta.pf_running == 0 {
         return;
     }
+    // tick() reads pf's checksum through `pf_status`; local_pf_cksum is
+    // the same value, kept in the struct for the ABI's layout.
     let now = k.tick(now_ns);
-    if meta.local_pf_cksum != k.engine.config().ruleset_checksum {
-        let mut cfg = *k.engine.config();
-        cfg.ruleset_checksum = meta.local_pf_cksum;
-        let _ = k.engine.on_config_changed(now, &cfg, &mut k.host);
-    }
     let rx = RxMeta {
         family: if meta.af as u32 == sys::PFSYNC_RS_AF_INET6 {
             IpFamily::V6
@@ -474,11 +485,14 @@ pub(crate) extern "C" fn pfsync_rs_on_config_changed(
     let Some(c) = (unsafe { cfg.as_ref() }) else {
         return EINVAL;
     };
-    let new = match convert::engine_config(c, k.engine.config(), k.release) {
+    let mut new = match convert::engine_config(c, k.engine.config(), k.release) {
         Ok(n) => n,
         Err(e) => return e,
     };
     let t = k.tick(now_ns);
+    // The copy in `c` may be older than what tick() just read from pf.
+    new.hostid = k.engine.config().hostid;
+    new.ruleset_checksum = k.engine.config().ruleset_checksum;
     match k.engine.on_config_changed(t, &new, &mut k.host) {
         Ok(()) => 0,
         Err(e) => config_error(e),
