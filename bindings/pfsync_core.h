@@ -388,6 +388,16 @@ void	pfsync_rs_on_frame_received(struct pfsync_rs_engine *eng,
  */
 int	pfsync_rs_state_policy(const struct pfsync_rs_state_info *st);
 
+/*
+ * Pure and lock-free, for pf's defer hook: 1 if the engine would keep the
+ * first packet of this state given the configuration flags, pfsync0's
+ * IFF_DRV_RUNNING and whether a sync interface is set; 0 if pf must send
+ * it now.  The hook must not take a packet the engine would refuse: pf
+ * goes on using the mbuf after the hook returns until it sees PF_DEFER.
+ */
+int	pfsync_rs_defer_policy(const struct pfsync_rs_state_info *st,
+	    uint32_t cfg_flags, int running, int has_syncdev);
+
 /* Pure: the slot value of a state the core has never seen. */
 void	pfsync_rs_slot_init(uint8_t slot[PFSYNC_RS_SLOT_LEN]);
 

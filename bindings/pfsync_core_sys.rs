@@ -256,6 +256,14 @@ extern "C" {
     pub fn pfsync_rs_state_policy(st: *const pfsync_rs_state_info) -> core::ffi::c_int;
 }
 extern "C" {
+    pub fn pfsync_rs_defer_policy(
+        st: *const pfsync_rs_state_info,
+        cfg_flags: u32,
+        running: core::ffi::c_int,
+        has_syncdev: core::ffi::c_int,
+    ) -> core::ffi::c_int;
+}
+extern "C" {
     pub fn pfsync_rs_slot_init(slot: *mut u8);
 }
 extern "C" {

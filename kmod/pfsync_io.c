@@ -305,6 +305,13 @@ pfsync_rs_host_send(void *ctx, const uint8_t *frame, size_t len)
 	return (0);
 }
 
+/* Schedule the tx task (from contexts that queued without the engine). */
+void
+pfsync_rs_tx_kick(struct pfsync_rs_softc *sc)
+{
+	taskqueue_enqueue(taskqueue_thread, &sc->sc_tx_task);
+}
+
 /*
  * Transmit what the engine queued, outside every engine and pf lock (pf
  * filters our own output).  sc_cfg_sx keeps the multicast options stable.

@@ -325,16 +325,25 @@ pfsync_rs_hook_clear(uint32_t creatorid, const char *ifname)
 	pfsync_rs_engine_leave(sc);
 }
 
+/*
+ * Returning 1 hands the mbuf over, but pf_test() keeps using it until it
+ * sees PF_DEFER, so the packet must not be let go before then: take it only
+ * when the engine will keep it (pfsync_rs_defer_policy is the engine's own
+ * rule), never to refuse it from the task an instant later.
+ */
 static int
 pfsync_rs_hook_defer(struct pf_kstate *st, struct mbuf *m)
 {
 	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	struct pfsync_rs_state_info info;
 	struct pfsync_rs_deferral *d;
 
 	if (sc == NULL || (m->m_flags & (M_BCAST | M_MCAST)) != 0)
 		return (0);
-	if ((sc->sc_ifp->if_drv_flags & IFF_DRV_RUNNING) == 0 ||
-	    (atomic_load_int(&sc->sc_cfg.flags) & PFSYNC_RS_CFG_DEFER) == 0)
+	pfsync_rs_fill_info(st, &info);
+	if (pfsync_rs_defer_policy(&info, atomic_load_int(&sc->sc_cfg.flags),
+	    (sc->sc_ifp->if_drv_flags & IFF_DRV_RUNNING) != 0,
+	    atomic_load_ptr(&sc->sc_sync_if) != NULL) == 0)
 		return (0);
 
 	mtx_lock(&sc->sc_inbox_mtx);
@@ -359,6 +368,8 @@ pfsync_rs_hook_defer(struct pf_kstate *st, struct mbuf *m)
 }
 
 static int pfsync_rs_hook_import(union pfsync_state_union *, int, int);
+static void pfsync_rs_defer_refused(struct pfsync_rs_softc *,
+    struct pfsync_rs_deferral *);
 
 void
 pfsync_rs_hooks_install(void)
@@ -384,6 +395,48 @@ pfsync_rs_hooks_remove(void)
 	V_pfsync_clear_states_ptr = NULL;
 	V_pfsync_defer_ptr = NULL;
 	PF_RULES_WUNLOCK();
+}
+
+static void
+pfsync_rs_defer_late_fired(void *arg)
+{
+	struct pfsync_rs_softc *sc = arg;
+	struct pfsync_rs_deferral *d;
+
+	CURVNET_SET(sc->sc_vnet);
+	for (;;) {
+		mtx_lock(&sc->sc_inbox_mtx);
+		d = TAILQ_FIRST(&sc->sc_defer_late);
+		if (d != NULL)
+			TAILQ_REMOVE(&sc->sc_defer_late, d, d_entry);
+		mtx_unlock(&sc->sc_inbox_mtx);
+		if (d == NULL)
+			break;
+		pfsync_rs_host_deferred_release(sc, (uintptr_t)d, 1);
+	}
+	pfsync_rs_tx_kick(sc);
+	CURVNET_RESTORE();
+}
+
+/*
+ * The engine refused a packet the hook had taken: the configuration changed
+ * in between (sync interface gone, pfsync0 down).  pf_test() may still be
+ * using the mbuf on another CPU, so it leaves only after the defer delay,
+ * as if it had timed out.
+ */
+static void
+pfsync_rs_defer_refused(struct pfsync_rs_softc *sc,
+    struct pfsync_rs_deferral *d)
+{
+	int ticks;
+
+	ticks = (int)((uint64_t)V_pfsync_rs_defer_delay_ms * hz / 1000) + 1;
+	mtx_lock(&sc->sc_inbox_mtx);
+	TAILQ_INSERT_TAIL(&sc->sc_defer_late, d, d_entry);
+	if (!callout_pending(&sc->sc_defer_late_co))
+		callout_reset(&sc->sc_defer_late_co, ticks,
+		    pfsync_rs_defer_late_fired, sc);
+	mtx_unlock(&sc->sc_inbox_mtx);
 }
 
 /*
@@ -466,7 +519,7 @@ pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc, int can_tx)
 		    pfsync_rs_on_defer_requested(sc->sc_engine, &info,
 		    PFSYNC_RS_SLOT(d->d_st), (uint64_t)(uintptr_t)d,
 		    pfsync_rs_now_ns()) == 0)
-			pfsync_rs_host_deferred_release(sc, (uintptr_t)d, 1);
+			pfsync_rs_defer_refused(sc, d);
 	}
 }
 
@@ -519,6 +572,8 @@ pfsync_rs_defer_init(struct pfsync_rs_softc *sc)
 
 	TAILQ_INIT(&sc->sc_defer_new);
 	TAILQ_INIT(&sc->sc_defer_free);
+	TAILQ_INIT(&sc->sc_defer_late);
+	callout_init(&sc->sc_defer_late_co, 1);
 	for (i = 0; i < PFSYNC_RS_DEFER_SLOTS; i++) {
 		sc->sc_defer_slots[i].d_sc = sc;
 		TAILQ_INSERT_TAIL(&sc->sc_defer_free, &sc->sc_defer_slots[i],
@@ -526,17 +581,23 @@ pfsync_rs_defer_init(struct pfsync_rs_softc *sc)
 	}
 }
 
-/* Give back deferrals the engine never saw (teardown, engine gone). */
+/*
+ * Give back deferrals the engine never saw or refused (teardown, engine
+ * gone).  sc_dying is set, so no new ones arrive.
+ */
 void
 pfsync_rs_defer_flush(struct pfsync_rs_softc *sc)
 {
 	struct pfsync_rs_deferral *d;
 
+	callout_drain(&sc->sc_defer_late_co);
 	for (;;) {
 		mtx_lock(&sc->sc_inbox_mtx);
 		d = TAILQ_FIRST(&sc->sc_defer_new);
 		if (d != NULL)
 			TAILQ_REMOVE(&sc->sc_defer_new, d, d_entry);
+		else if ((d = TAILQ_FIRST(&sc->sc_defer_late)) != NULL)
+			TAILQ_REMOVE(&sc->sc_defer_late, d, d_entry);
 		mtx_unlock(&sc->sc_inbox_mtx);
 		if (d == NULL)
 			break;
@@ -559,7 +620,15 @@ pfsync_rs_host_deferred_release(void *ctx, uint64_t token, int transmit)
 		return;		/* not a live token of ours */
 	st = d->d_st;
 	m = d->d_m;
+	/*
+	 * pf reads and writes state_flags under the state lock; the core never
+	 * calls an op with a row lock held, so taking it here cannot recurse.
+	 * The reference is dropped after the unlock: the last one frees the
+	 * state, and PF_STATE_UNLOCK finds the row from the state.
+	 */
+	PF_STATE_LOCK(st);
 	st->state_flags &= ~PFSTATE_ACK;
+	PF_STATE_UNLOCK(st);
 	if (transmit && sc->sc_sync_if != NULL) {
 		mtx_lock(&sc->sc_txq_mtx);
 		queued = mbufq_enqueue(&sc->sc_txq_data, m) == 0;

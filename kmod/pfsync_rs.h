@@ -77,6 +77,9 @@ struct pfsync_rs_softc {
 	uint64_t		 sc_inbox_dropped;	/* no memory for a chunk */
 	TAILQ_HEAD(, pfsync_rs_deferral) sc_defer_new;	/* not yet delivered */
 	TAILQ_HEAD(, pfsync_rs_deferral) sc_defer_free;
+	/* Refused by the engine after the hook took them; see pfsync_pf.c. */
+	TAILQ_HEAD(, pfsync_rs_deferral) sc_defer_late;
+	struct callout		 sc_defer_late_co;
 	u_int			 sc_defer_used;
 	struct pfsync_rs_deferral sc_defer_slots[PFSYNC_RS_DEFER_SLOTS];
 	struct task		 sc_hook_task;
@@ -140,6 +143,7 @@ int	pfsync_rs_proto_register(void);
 void	pfsync_rs_proto_unregister(void);
 int	pfsync_rs_host_send(void *, const uint8_t *, size_t);
 void	pfsync_rs_tx_task(void *, int);
+void	pfsync_rs_tx_kick(struct pfsync_rs_softc *);
 int	pfsync_rs_multicast_setup(struct pfsync_rs_softc *, struct ifnet *,
 	    struct sockaddr_storage *);
 void	pfsync_rs_multicast_cleanup(struct pfsync_rs_softc *);

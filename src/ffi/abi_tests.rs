@@ -848,12 +848,7 @@ fn one_drain_of_100k_inserts_and_100k_deletes_loses_no_record() {
         pfsync_rs_slot_init(slot.as_mut_ptr());
         let i = i as u64;
         pfsync_rs_on_state_inserted(eng, &info(&numbered(N + i)), slot.as_mut_ptr(), now);
-        pfsync_rs_on_state_deleted(
-            eng,
-            &info(&numbered(i)),
-            old[i as usize].as_mut_ptr(),
-            now,
-        );
+        pfsync_rs_on_state_deleted(eng, &info(&numbered(i)), old[i as usize].as_mut_ptr(), now);
     }
     run_timers(eng, now, now + 1_500_000_000);
 
@@ -894,7 +889,11 @@ fn frames_carry_pf_checksum_and_hostid_as_they_are_when_sent() {
 
     assert!(!fake.sent.is_empty());
     for f in &fake.sent {
-        assert_eq!(f[4..20], [0xab; 16], "pfcksum of a frame sent after the change");
+        assert_eq!(
+            f[4..20],
+            [0xab; 16],
+            "pfcksum of a frame sent after the change"
+        );
     }
     let bus: Vec<[u8; 4]> = fake
         .sent
@@ -908,4 +907,38 @@ fn frames_carry_pf_checksum_and_hostid_as_they_are_when_sent() {
     assert!(!bus.is_empty(), "a BUS answer");
     assert!(bus.iter().all(|c| *c == [9, 8, 7, 6]), "{bus:?}");
     pfsync_rs_engine_destroy(eng);
+}
+
+/// Issue 11 item 8: pf's defer hook must decide at once whether pfsync keeps
+/// the packet. If it answers yes and the engine later refuses, the packet is
+/// let go while pf_test() still works on it (`ifconfig pfsync0 defer up`
+/// before `syncdev`). The hook's verdict must be the engine's, in every case.
+#[test]
+fn the_defer_hook_accepts_exactly_what_the_engine_keeps() {
+    for (syncdev, defer, up, nosync) in
+        (0..16).map(|b| (b & 1 != 0, b & 2 != 0, b & 4 != 0, b & 8 != 0))
+    {
+        let mut fake = Fake::default();
+        let ctx = (&mut fake as *mut Fake).cast::<c_void>();
+        let hostid = [1u8, 2, 3, 4];
+        let eng = pfsync_rs_engine_create(1, RELEASE_15, &OPS, ctx, hostid.as_ptr(), 7, 0);
+        let mut cfg = config(if syncdev { "em1" } else { "" });
+        cfg.flags = if defer { sys::PFSYNC_RS_CFG_DEFER } else { 0 };
+        assert_eq!(pfsync_rs_on_config_changed(eng, &cfg, 1_000), 0);
+        pfsync_rs_on_running_changed(eng, c_int::from(up), 2_000);
+        let id = numbered(5);
+        let mut i = info(&id);
+        if nosync {
+            i.state_flags = 0x0008;
+        }
+        let hook = pfsync_rs_defer_policy(&i, cfg.flags, c_int::from(up), c_int::from(syncdev));
+        let mut slot = [0u8; 12];
+        pfsync_rs_slot_init(slot.as_mut_ptr());
+        let kept = pfsync_rs_on_defer_requested(eng, &i, slot.as_mut_ptr(), 42, 3_000);
+        assert_eq!(
+            hook, kept,
+            "syncdev {syncdev} defer {defer} up {up} nosync {nosync}"
+        );
+        pfsync_rs_engine_destroy(eng);
+    }
 }

@@ -241,6 +241,26 @@ pub(crate) extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_
 }
 
 #[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_defer_policy(
+    st: *const sys::pfsync_rs_state_info,
+    cfg_flags: u32,
+    running: c_int,
+    has_syncdev: c_int,
+) -> c_int {
+    // SAFETY: the shim passes NULL or its local info for the call.
+    let Some(st) = (unsafe { st.as_ref() }) else {
+        return 0;
+    };
+    // The conditions of Engine::on_defer_requested, which are all the shim
+    // can know in the hook; the engine's own answer comes later.
+    let keep = cfg_flags & sys::PFSYNC_RS_CFG_DEFER != 0
+        && running != 0
+        && has_syncdev != 0
+        && st.state_flags & PFSTATE_NOSYNC == 0;
+    c_int::from(keep)
+}
+
+#[no_mangle]
 pub(crate) extern "C" fn pfsync_rs_slot_init(slot: *mut u8) {
     // SAFETY: contract of `slot_bytes`.
     if let Some(s) = unsafe { slot_bytes(slot) } {
