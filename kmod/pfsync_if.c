@@ -428,7 +428,7 @@ pfsync_rs_clone_destroy(struct ifnet *ifp)
 	mtx_unlock(&sc->sc_inbox_mtx);
 	V_pfsync_rs_softc = NULL;
 	NET_EPOCH_WAIT();
-	taskqueue_drain(taskqueue_thread, &sc->sc_hook_task);
+	taskqueue_drain(pfsync_rs_tq, &sc->sc_hook_task);
 
 	/* Deliver what is parked (releasing its references), then destroy. */
 	pfsync_rs_engine_enter(sc);
@@ -437,7 +437,7 @@ pfsync_rs_clone_destroy(struct ifnet *ifp)
 	pfsync_rs_engine_detach(sc);
 	pfsync_rs_defer_flush(sc);
 
-	taskqueue_drain(taskqueue_thread, &sc->sc_tx_task);
+	taskqueue_drain(pfsync_rs_tq, &sc->sc_tx_task);
 	mtx_lock(&sc->sc_txq_mtx);
 	while ((m = mbufq_dequeue(&sc->sc_txq)) != NULL)
 		m_freem(m);

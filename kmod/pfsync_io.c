@@ -309,7 +309,7 @@ pfsync_rs_host_send(void *ctx, const uint8_t *frame, size_t len)
 void
 pfsync_rs_tx_kick(struct pfsync_rs_softc *sc)
 {
-	taskqueue_enqueue(taskqueue_thread, &sc->sc_tx_task);
+	taskqueue_enqueue(pfsync_rs_tq, &sc->sc_tx_task);
 }
 
 /*

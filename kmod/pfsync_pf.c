@@ -256,7 +256,7 @@ pfsync_rs_park(struct pfsync_rs_softc *sc, struct pf_kstate *st, uint8_t ev)
 		st->sync_updates++;
 	mtx_unlock(&sc->sc_inbox_mtx);
 	if (kick)
-		taskqueue_enqueue(taskqueue_thread, &sc->sc_hook_task);
+		taskqueue_enqueue(pfsync_rs_tq, &sc->sc_hook_task);
 }
 
 static void
@@ -363,7 +363,7 @@ pfsync_rs_hook_defer(struct pf_kstate *st, struct mbuf *m)
 	m->m_flags |= M_SKIP_FIREWALL;
 	TAILQ_INSERT_TAIL(&sc->sc_defer_new, d, d_entry);
 	mtx_unlock(&sc->sc_inbox_mtx);
-	taskqueue_enqueue(taskqueue_thread, &sc->sc_hook_task);
+	taskqueue_enqueue(pfsync_rs_tq, &sc->sc_hook_task);
 	return (1);
 }
 

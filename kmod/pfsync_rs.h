@@ -116,7 +116,11 @@ VNET_DECLARE(u_int, pfsync_rs_ae_period_ms);
 #define	V_pfsync_rs_ae_period_ms	VNET(pfsync_rs_ae_period_ms)
 uint64_t	pfsync_rs_now_ns(void);
 
-/* pfsync_engine.c: entering and leaving the engine. */
+/*
+ * pfsync_engine.c: the module's private taskqueue (hook and tx tasks of
+ * every VNET), then entering and leaving the engine.
+ */
+extern struct taskqueue *pfsync_rs_tq;
 void	pfsync_rs_engine_enter(struct pfsync_rs_softc *);
 void	pfsync_rs_engine_leave(struct pfsync_rs_softc *);
 void	pfsync_rs_engine_leave_locked_work(struct pfsync_rs_softc *);
