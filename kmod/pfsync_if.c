@@ -427,7 +427,7 @@ pfsync_rs_clone_destroy(struct ifnet *ifp)
 	sc->sc_dying = 1;
 	mtx_unlock(&sc->sc_inbox_mtx);
 	V_pfsync_rs_softc = NULL;
-	NET_EPOCH_WAIT();
+	pfsync_rs_hooks_quiesce();
 	taskqueue_drain(pfsync_rs_tq, &sc->sc_hook_task);
 
 	/* Deliver what is parked (releasing its references), then destroy. */

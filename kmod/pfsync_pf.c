@@ -19,6 +19,7 @@
 #include <sys/systm.h>
 #include <sys/kernel.h>
 #include <sys/callout.h>
+#include <sys/epoch.h>
 #include <sys/lock.h>
 #include <sys/malloc.h>
 #include <sys/mbuf.h>
@@ -306,23 +307,30 @@ pfsync_rs_hook_delete(struct pf_kstate *st)
 static void
 pfsync_rs_hook_clear(uint32_t creatorid, const char *ifname)
 {
-	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	struct pfsync_rs_softc *sc;
+	struct epoch_tracker et;
 	char name[IFNAMSIZ];
 
-	if (sc == NULL)
-		return;
 	/*
 	 * pf_clear_states() calls this from an ioctl after its walk, with no
-	 * state lock held, so the engine can be entered directly.
+	 * state lock held, so the engine can be entered directly.  Unlike the
+	 * other hooks it holds no row lock either: the epoch section is what
+	 * teardown's NET_EPOCH_WAIT waits for (pfsync_rs_hooks_quiesce).
 	 */
 	memset(name, 0, sizeof(name));
 	if (ifname != NULL)
 		strlcpy(name, ifname, sizeof(name));
-	pfsync_rs_engine_enter(sc);
-	if (sc->sc_engine != NULL)
-		pfsync_rs_on_states_cleared(sc->sc_engine,
-		    (const uint8_t *)&creatorid, name, pfsync_rs_now_ns());
-	pfsync_rs_engine_leave(sc);
+	NET_EPOCH_ENTER(et);
+	sc = V_pfsync_rs_softc;
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			pfsync_rs_on_states_cleared(sc->sc_engine,
+			    (const uint8_t *)&creatorid, name,
+			    pfsync_rs_now_ns());
+		pfsync_rs_engine_leave(sc);
+	}
+	NET_EPOCH_EXIT(et);
 }
 
 /*
@@ -382,6 +390,28 @@ pfsync_rs_hooks_install(void)
 	V_pfsync_clear_states_ptr = pfsync_rs_hook_clear;
 	V_pfsync_defer_ptr = pfsync_rs_hook_defer;
 	PF_RULES_WUNLOCK();
+}
+
+/*
+ * Wait until no hook still uses a softc whose V_pfsync_rs_softc was just
+ * cleared.  The net epoch covers pf_test() and the clear hook, but not
+ * every caller of the state hooks: on 14.x pf_purge_thread reaches
+ * pf_unlink_state() (delete hook) outside it.  Every insert, update and
+ * delete hook runs with its state's id-hash row locked, so taking each
+ * row once orders us after all of them.
+ */
+void
+pfsync_rs_hooks_quiesce(void)
+{
+	u_long row;
+
+	NET_EPOCH_WAIT();
+	if (V_pf_idhash == NULL)
+		return;
+	for (row = 0; row <= V_pf_hashmask; row++) {
+		PF_HASHROW_LOCK(&V_pf_idhash[row]);
+		PF_HASHROW_UNLOCK(&V_pf_idhash[row]);
+	}
 }
 
 void

@@ -157,6 +157,7 @@ const struct in6_addr *pfsync_rs_default_group6(void);
 /* pfsync_pf.c */
 void	pfsync_rs_hooks_install(void);
 void	pfsync_rs_hooks_remove(void);
+void	pfsync_rs_hooks_quiesce(void);
 void	pfsync_rs_hook_task(void *, int);
 void	pfsync_rs_inbox_drain(struct pfsync_rs_softc *, int);
 void	pfsync_rs_defer_init(struct pfsync_rs_softc *);
