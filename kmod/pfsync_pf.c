@@ -163,10 +163,12 @@ pfsync_rs_inbox_init(struct pfsync_rs_softc *sc)
 	sc->sc_inbox_spare = NULL;
 }
 
-/* Inbox lock held.  0, or ENOMEM when no chunk could be had. */
+/* Inbox lock and the state's row lock held.  0, or ENOMEM. */
 static int
 pfsync_rs_inbox_push(struct pfsync_rs_softc *sc, struct pf_kstate *st)
 {
+	struct pfsync_rs_state_info info;
+	struct pfsync_rs_inbox_ent *e;
 	struct pfsync_rs_inbox_chunk *c;
 
 	c = STAILQ_LAST(&sc->sc_inbox, pfsync_rs_inbox_chunk, c_next);
@@ -180,21 +182,24 @@ pfsync_rs_inbox_push(struct pfsync_rs_softc *sc, struct pf_kstate *st)
 		c->c_head = c->c_tail = 0;
 		STAILQ_INSERT_TAIL(&sc->sc_inbox, c, c_next);
 	}
-	c->c_st[c->c_tail++] = st;
+	pfsync_rs_fill_info(st, &info);
+	e = &c->c_ent[c->c_tail++];
+	e->e_st = st;
+	e->e_wire_proto = info.wire_proto;
+	e->e_rule_nosync = info.rule_nosync;
 	return (0);
 }
 
-/* Inbox lock held. */
-static struct pf_kstate *
-pfsync_rs_inbox_pop(struct pfsync_rs_softc *sc)
+/* Inbox lock held.  0 when empty. */
+static int
+pfsync_rs_inbox_pop(struct pfsync_rs_softc *sc, struct pfsync_rs_inbox_ent *out)
 {
 	struct pfsync_rs_inbox_chunk *c;
-	struct pf_kstate *st;
 
 	c = STAILQ_FIRST(&sc->sc_inbox);
 	if (c == NULL || c->c_head == c->c_tail)
-		return (NULL);
-	st = c->c_st[c->c_head++];
+		return (0);
+	*out = c->c_ent[c->c_head++];
 	if (c->c_head == c->c_tail) {
 		STAILQ_REMOVE_HEAD(&sc->sc_inbox, c_next);
 		if (sc->sc_inbox_spare == NULL)
@@ -202,7 +207,7 @@ pfsync_rs_inbox_pop(struct pfsync_rs_softc *sc)
 		else
 			free(c, M_PFSYNC_RS);
 	}
-	return (st);
+	return (1);
 }
 
 /* Teardown, after the last drain. */
@@ -301,7 +306,9 @@ pfsync_rs_hook_delete(struct pf_kstate *st)
 
 	if (sc == NULL)
 		return;
-	pfsync_rs_park(sc, st, PFSYNC_RS_EV_DELETED);
+	/* Whoever unlinks with NOSYNC set (CLR, our own deletes) wants no DEL_C. */
+	pfsync_rs_park(sc, st, PFSYNC_RS_EV_DELETED |
+	    ((st->state_flags & PFSTATE_NOSYNC) ? PFSYNC_RS_EV_NOSYNC : 0));
 }
 
 static void
@@ -365,6 +372,7 @@ pfsync_rs_hook_defer(struct pf_kstate *st, struct mbuf *m)
 	sc->sc_defer_used++;
 	pf_ref_state(st);
 	d->d_st = st;
+	d->d_info = info;
 	d->d_m = m;
 	d->d_delivered = 0;
 	st->state_flags |= PFSTATE_ACK;
@@ -492,6 +500,7 @@ void
 pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc, int can_tx)
 {
 	struct pfsync_rs_state_info info;
+	struct pfsync_rs_inbox_ent e;
 	struct pfsync_rs_deferral *d;
 	struct pf_kstate *st;
 	uint8_t ev, updates;
@@ -500,11 +509,11 @@ pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc, int can_tx)
 	mtx_assert(&sc->sc_engine_mtx, MA_OWNED);
 	for (;;) {
 		mtx_lock(&sc->sc_inbox_mtx);
-		st = pfsync_rs_inbox_pop(sc);
-		if (st == NULL) {
+		if (!pfsync_rs_inbox_pop(sc, &e)) {
 			mtx_unlock(&sc->sc_inbox_mtx);
 			break;
 		}
+		st = e.e_st;
 		ev = st->sync_state;
 		updates = st->sync_updates;
 		st->sync_state = PFSYNC_S_NONE;
@@ -513,7 +522,17 @@ pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc, int can_tx)
 
 		if (sc->sc_engine != NULL) {
 			now = pfsync_rs_now_ns();
-			pfsync_rs_fill_info(st, &info);
+			/*
+			 * Only the id is read from the state here (it never
+			 * changes and our reference keeps the memory); the rest
+			 * was taken by the hooks under the row lock.
+			 */
+			memset(&info, 0, sizeof(info));
+			pfsync_rs_fill_sid(st, &info.sid);
+			info.wire_proto = e.e_wire_proto;
+			info.rule_nosync = e.e_rule_nosync;
+			if (ev & PFSYNC_RS_EV_NOSYNC)
+				info.state_flags = PFSTATE_NOSYNC;
 			info.pending_updates = updates;
 			if (ev & PFSYNC_RS_EV_INSERTED)
 				pfsync_rs_on_state_inserted(sc->sc_engine, &info,
@@ -544,9 +563,8 @@ pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc, int can_tx)
 		mtx_unlock(&sc->sc_inbox_mtx);
 		if (d == NULL)
 			break;
-		pfsync_rs_fill_info(d->d_st, &info);
 		if (sc->sc_engine == NULL ||
-		    pfsync_rs_on_defer_requested(sc->sc_engine, &info,
+		    pfsync_rs_on_defer_requested(sc->sc_engine, &d->d_info,
 		    PFSYNC_RS_SLOT(d->d_st), (uint64_t)(uintptr_t)d,
 		    pfsync_rs_now_ns()) == 0)
 			pfsync_rs_defer_refused(sc, d);

@@ -43,20 +43,34 @@ MALLOC_DECLARE(M_PFSYNC_RS);
 #define	PFSYNC_RS_EV_INSERTED	0x01
 #define	PFSYNC_RS_EV_UPDATED	0x02
 #define	PFSYNC_RS_EV_DELETED	0x04
-#define	PFSYNC_RS_EV_MASK	0x07
+#define	PFSYNC_RS_EV_NOSYNC	0x08	/* PFSTATE_NOSYNC when deleted */
+#define	PFSYNC_RS_EV_MASK	0x0f
+_Static_assert((PFSYNC_S_NONE & PFSYNC_RS_EV_MASK) != PFSYNC_S_NONE,
+    "event bits never spell PFSYNC_S_NONE");
 
-/* Inbox: a FIFO of parked states in chunks allocated with M_NOWAIT. */
+/*
+ * Inbox: a FIFO of parked states in chunks allocated with M_NOWAIT.  What
+ * the engine needs beyond the state's id is taken in the hook, under the
+ * row lock: by the time the task runs, an unlinked state's keys may be
+ * freed (pf_state_key_detach after the delete hook returns).
+ */
+struct pfsync_rs_inbox_ent {
+	struct pf_kstate	*e_st;		/* referenced */
+	uint8_t			 e_wire_proto;
+	uint8_t			 e_rule_nosync;
+};
 #define	PFSYNC_RS_INBOX_CHUNK	254
 struct pfsync_rs_inbox_chunk {
 	STAILQ_ENTRY(pfsync_rs_inbox_chunk) c_next;
 	u_int			 c_head, c_tail;
-	struct pf_kstate	*c_st[PFSYNC_RS_INBOX_CHUNK];
+	struct pfsync_rs_inbox_ent c_ent[PFSYNC_RS_INBOX_CHUNK];
 };
 
 struct pfsync_rs_deferral {
 	TAILQ_ENTRY(pfsync_rs_deferral) d_entry;
 	struct pfsync_rs_softc	*d_sc;
 	struct pf_kstate	*d_st;		/* referenced */
+	struct pfsync_rs_state_info d_info;	/* taken in the hook */
 	struct mbuf		*d_m;
 	int			 d_delivered;	/* handed to the engine */
 };
