@@ -393,11 +393,28 @@ pfsync_rs_tx_task(void *arg, int pending __unused)
 }
 
 /*
- * Multicast membership for the sync interface (sc_cfg_sx held exclusive).
+ * Multicast membership for the sync interface.  A SET joins into a caller's
+ * fresh moptions with no lock but sc_set_sx held (joining sleeps), and only
+ * then swaps them with the softc's under sc_cfg_sx, so a join that fails
+ * leaves the old membership, and the tx task, untouched.
  */
+void
+pfsync_rs_mopts_init(struct ip_moptions *imo, struct ip6_moptions *im6o)
+{
+	memset(imo, 0, sizeof(*imo));
+	memset(im6o, 0, sizeof(*im6o));
+#ifdef INET
+	ip_mfilter_init(&imo->imo_head);
+	imo->imo_multicast_vif = -1;
+#endif
+#ifdef INET6
+	ip6_mfilter_init(&im6o->im6o_head);
+#endif
+}
+
 int
-pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
-    struct sockaddr_storage *peer)
+pfsync_rs_multicast_setup(struct ifnet *ifp, struct sockaddr_storage *peer,
+    struct ip_moptions *imo, struct ip6_moptions *im6o)
 {
 	int error;
 
@@ -406,12 +423,9 @@ pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
 	switch (peer->ss_family) {
 #ifdef INET
 	case AF_INET: {
-		struct ip_moptions *imo = &sc->sc_imo;
 		struct in_mfilter *imf;
 
 		imf = ip_mfilter_alloc(M_WAITOK, 0, 0);
-		ip_mfilter_init(&imo->imo_head);
-		imo->imo_multicast_vif = -1;
 		error = in_joingroup(ifp,
 		    &((const struct sockaddr_in *)peer)->sin_addr, NULL,
 		    &imf->imf_inm);
@@ -428,7 +442,6 @@ pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
 #endif
 #ifdef INET6
 	case AF_INET6: {
-		struct ip6_moptions *im6o = &sc->sc_im6o;
 		struct in6_mfilter *im6f;
 		struct in6_addr group;
 
@@ -437,7 +450,6 @@ pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
 		if (error != 0)
 			return (error);
 		im6f = ip6_mfilter_alloc(M_WAITOK, 0, 0);
-		ip6_mfilter_init(&im6o->im6o_head);
 		error = in6_joingroup(ifp, &group, NULL, &im6f->im6f_in6m, 0);
 		if (error != 0) {
 			ip6_mfilter_free(im6f);
@@ -457,29 +469,97 @@ pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
 	}
 }
 
+/* Leave every group of `imo`/`im6o` (sleeps; no engine lock). */
 void
-pfsync_rs_multicast_cleanup(struct pfsync_rs_softc *sc)
+pfsync_rs_mopts_leave(struct ip_moptions *imo, struct ip6_moptions *im6o)
 {
 #ifdef INET
 	struct in_mfilter *imf;
 
-	while ((imf = ip_mfilter_first(&sc->sc_imo.imo_head)) != NULL) {
-		ip_mfilter_remove(&sc->sc_imo.imo_head, imf);
+	while ((imf = ip_mfilter_first(&imo->imo_head)) != NULL) {
+		ip_mfilter_remove(&imo->imo_head, imf);
 		in_leavegroup(imf->imf_inm, NULL);
 		ip_mfilter_free(imf);
 	}
-	sc->sc_imo.imo_multicast_ifp = NULL;
+	imo->imo_multicast_ifp = NULL;
 #endif
 #ifdef INET6
 	struct in6_mfilter *im6f;
 
-	while ((im6f = ip6_mfilter_first(&sc->sc_im6o.im6o_head)) != NULL) {
-		ip6_mfilter_remove(&sc->sc_im6o.im6o_head, im6f);
+	while ((im6f = ip6_mfilter_first(&im6o->im6o_head)) != NULL) {
+		ip6_mfilter_remove(&im6o->im6o_head, im6f);
 		in6_leavegroup(im6f->im6f_in6m, NULL);
 		ip6_mfilter_free(im6f);
 	}
-	sc->sc_im6o.im6o_multicast_ifp = NULL;
+	im6o->im6o_multicast_ifp = NULL;
 #endif
+}
+
+/*
+ * Exchange the softc's memberships with `imo`/`im6o` (sc_cfg_sx held
+ * exclusive).  Filters move one by one: a list head copied by value would
+ * point into the caller's stack.
+ */
+void
+pfsync_rs_mopts_swap(struct pfsync_rs_softc *sc, struct ip_moptions *imo,
+    struct ip6_moptions *im6o)
+{
+#ifdef INET
+	struct ip_mfilter_head held;
+	struct in_mfilter *imf;
+	struct ifnet *ifp;
+
+	sx_assert(&sc->sc_cfg_sx, SA_XLOCKED);
+	ip_mfilter_init(&held);
+	while ((imf = ip_mfilter_first(&sc->sc_imo.imo_head)) != NULL) {
+		ip_mfilter_remove(&sc->sc_imo.imo_head, imf);
+		ip_mfilter_insert(&held, imf);
+	}
+	while ((imf = ip_mfilter_first(&imo->imo_head)) != NULL) {
+		ip_mfilter_remove(&imo->imo_head, imf);
+		ip_mfilter_insert(&sc->sc_imo.imo_head, imf);
+	}
+	while ((imf = ip_mfilter_first(&held)) != NULL) {
+		ip_mfilter_remove(&held, imf);
+		ip_mfilter_insert(&imo->imo_head, imf);
+	}
+	ifp = sc->sc_imo.imo_multicast_ifp;
+	sc->sc_imo.imo_multicast_ifp = imo->imo_multicast_ifp;
+	imo->imo_multicast_ifp = ifp;
+	sc->sc_imo.imo_multicast_ttl = PFSYNC_DFLTTL;
+	sc->sc_imo.imo_multicast_loop = 0;
+	sc->sc_imo.imo_multicast_vif = -1;
+#endif
+#ifdef INET6
+	struct ip6_mfilter_head held6;
+	struct in6_mfilter *im6f;
+	struct ifnet *ifp6;
+
+	ip6_mfilter_init(&held6);
+	while ((im6f = ip6_mfilter_first(&sc->sc_im6o.im6o_head)) != NULL) {
+		ip6_mfilter_remove(&sc->sc_im6o.im6o_head, im6f);
+		ip6_mfilter_insert(&held6, im6f);
+	}
+	while ((im6f = ip6_mfilter_first(&im6o->im6o_head)) != NULL) {
+		ip6_mfilter_remove(&im6o->im6o_head, im6f);
+		ip6_mfilter_insert(&sc->sc_im6o.im6o_head, im6f);
+	}
+	while ((im6f = ip6_mfilter_first(&held6)) != NULL) {
+		ip6_mfilter_remove(&held6, im6f);
+		ip6_mfilter_insert(&im6o->im6o_head, im6f);
+	}
+	ifp6 = sc->sc_im6o.im6o_multicast_ifp;
+	sc->sc_im6o.im6o_multicast_ifp = im6o->im6o_multicast_ifp;
+	im6o->im6o_multicast_ifp = ifp6;
+	sc->sc_im6o.im6o_multicast_hlim = PFSYNC_DFLTTL;
+	sc->sc_im6o.im6o_multicast_loop = 0;
+#endif
+}
+
+void
+pfsync_rs_multicast_cleanup(struct pfsync_rs_softc *sc)
+{
+	pfsync_rs_mopts_leave(&sc->sc_imo, &sc->sc_im6o);
 }
 
 /* The default groups, for pfsync_if.c. */

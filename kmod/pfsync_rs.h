@@ -3,8 +3,13 @@
  * Private header of the pfsync-rs kernel shim.  One softc per VNET, created
  * with pfsync0 and destroyed with it.  Lock order (outermost first):
  *
- *   sc_cfg_sx  >  PF_RULES lock  >  sc_engine_mtx  >  pf hash-row locks
- *                                                   >  sc_inbox_mtx, sc_txq_mtx
+ *   sc_set_sx  >  sc_cfg_sx  >  PF_RULES lock  >  sc_engine_mtx
+ *       >  pf hash-row locks  >  sc_inbox_mtx, sc_txq_mtx
+ *
+ * sc_set_sx serialises SETs across their sleeping multicast joins;
+ * sc_cfg_sx is only held exclusive for the short swap that follows, so
+ * the tx task (which holds it shared around ip_output) never waits on a
+ * join or an M_WAITOK allocation.
  *
  * pf calls the hooks with a row lock held, so hooks only take the two leaf
  * mutexes: they park the event on the state (sync_list/sync_state) and the
@@ -105,6 +110,7 @@ struct pfsync_rs_softc {
 	struct task		 sc_tx_task;
 
 	/* Configuration; written under sc_cfg_sx (exclusive) and the engine lock. */
+	struct sx		 sc_set_sx;
 	struct sx		 sc_cfg_sx;
 	struct pfsync_rs_config	 sc_cfg;
 	struct ifnet		*sc_sync_if;	/* if_ref'd */
@@ -162,8 +168,12 @@ void	pfsync_rs_proto_unregister(void);
 int	pfsync_rs_host_send(void *, const uint8_t *, size_t);
 void	pfsync_rs_tx_task(void *, int);
 void	pfsync_rs_tx_kick(struct pfsync_rs_softc *);
-int	pfsync_rs_multicast_setup(struct pfsync_rs_softc *, struct ifnet *,
-	    struct sockaddr_storage *);
+void	pfsync_rs_mopts_init(struct ip_moptions *, struct ip6_moptions *);
+int	pfsync_rs_multicast_setup(struct ifnet *, struct sockaddr_storage *,
+	    struct ip_moptions *, struct ip6_moptions *);
+void	pfsync_rs_mopts_leave(struct ip_moptions *, struct ip6_moptions *);
+void	pfsync_rs_mopts_swap(struct pfsync_rs_softc *, struct ip_moptions *,
+	    struct ip6_moptions *);
 void	pfsync_rs_multicast_cleanup(struct pfsync_rs_softc *);
 void	pfsync_rs_bpf_tap(struct pfsync_rs_softc *, struct mbuf *, int);
 const struct in6_addr *pfsync_rs_default_group6(void);

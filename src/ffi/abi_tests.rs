@@ -942,3 +942,30 @@ fn the_defer_hook_accepts_exactly_what_the_engine_keeps() {
         pfsync_rs_engine_destroy(eng);
     }
 }
+
+/// Issue 11 item 13: the shim installs a SET's interface and peer, asks the
+/// engine, and puts its old values back when the engine refuses. That is
+/// only all-or-nothing if a refused configuration leaves the engine as it
+/// was: same message version, same flags, no bulk request for the new one.
+#[test]
+fn a_refused_configuration_changes_nothing_in_the_engine() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let now = run_timers(eng, 2_000, 6_000_000_000);
+    let (version, flags) = (
+        pfsync_rs_effective_version(eng),
+        pfsync_rs_status_flags(eng),
+    );
+    fake.sent.clear();
+    let mut cfg = config("em2");
+    cfg.version = 1400;
+    cfg.flags = sys::PFSYNC_RS_CFG_DEFER;
+    cfg.ifmtu = 40;
+    assert_ne!(pfsync_rs_on_config_changed(eng, &cfg, now + 1), 0);
+    assert_eq!(pfsync_rs_effective_version(eng), version);
+    assert_eq!(pfsync_rs_status_flags(eng), flags);
+    run_timers(eng, now + 1, now + 100_000_000);
+    let requests = records_of(&fake.sent, crate::wire::Action::UpdReq);
+    assert_eq!(requests, 0, "no bulk request for the refused interface");
+    pfsync_rs_engine_destroy(eng);
+}
