@@ -12,6 +12,7 @@
 #include <sys/systm.h>
 #include <sys/kernel.h>
 #include <sys/callout.h>
+#include <sys/counter.h>
 #include <sys/epoch.h>
 #include <sys/lock.h>
 #include <sys/malloc.h>
@@ -370,7 +371,11 @@ pfsync_rs_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 static void
 pfsync_rs_softc_free(struct pfsync_rs_softc *sc)
 {
+	int i;
+
 	callout_drain(&sc->sc_timer);
+	for (i = 0; i < PFSYNC_RS_RX_EARLY_N; i++)
+		counter_u64_free(sc->sc_rx_early[i]);
 	pfsync_rs_inbox_fini(sc);
 	mtx_destroy(&sc->sc_engine_mtx);
 	mtx_destroy(&sc->sc_inbox_mtx);
@@ -386,12 +391,14 @@ pfsync_rs_clone_create(struct if_clone *ifc __unused, int unit,
 {
 	struct pfsync_rs_softc *sc;
 	struct ifnet *ifp;
-	int error;
+	int error, i;
 
 	if (unit != 0)
 		return (EINVAL);
 
 	sc = malloc(sizeof(*sc), M_PFSYNC_RS, M_WAITOK | M_ZERO);
+	for (i = 0; i < PFSYNC_RS_RX_EARLY_N; i++)
+		sc->sc_rx_early[i] = counter_u64_alloc(M_WAITOK);
 	mtx_init(&sc->sc_engine_mtx, "pfsync engine", NULL, MTX_DEF);
 	mtx_init(&sc->sc_inbox_mtx, "pfsync inbox", NULL, MTX_DEF);
 	mtx_init(&sc->sc_txq_mtx, "pfsync txq", NULL, MTX_DEF);

@@ -11,6 +11,7 @@
 #include <sys/systm.h>
 #include <sys/kernel.h>
 #include <sys/callout.h>
+#include <sys/counter.h>
 #include <sys/lock.h>
 #include <sys/malloc.h>
 #include <sys/mbuf.h>
@@ -44,16 +45,49 @@ static const struct in6_addr pfsync_rs_group6 = {{{
 	0xff, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0 }}};
 
 /*
- * Receive.  Both families share one path: the shim only gathers what it
- * alone can see (interface, TTL, pf state) and copies the payload into one
- * contiguous buffer; every check and counter is the engine's.
+ * Receive.  Both families share one path.  Stock's cheap refusals come
+ * first, in its order and with its counters (no sync interface, pf or
+ * pfsync0 down: ipackets only; wrong interface: badif; TTL or hop limit not
+ * 255: badttl), so a flood of protocol-240 packets from elsewhere costs no
+ * copy, no rules lock and no engine lock.  What passes is copied into one
+ * contiguous buffer and every further check and counter is the engine's.
  */
+static void
+pfsync_rs_rx_refuse(struct pfsync_rs_softc *sc, int why)
+{
+	counter_u64_add(sc->sc_rx_early[PFSYNC_RS_RX_EARLY_IPACKETS], 1);
+	if (why != PFSYNC_RS_RX_EARLY_IPACKETS)
+		counter_u64_add(sc->sc_rx_early[why], 1);
+}
+
+/* Add the early refusals to the engine's counters (net.pfsync.stats). */
+void
+pfsync_rs_input_stats(struct pfsync_rs_softc *sc, struct pfsyncstats *st)
+{
+	st->pfsyncs_ipackets +=
+	    counter_u64_fetch(sc->sc_rx_early[PFSYNC_RS_RX_EARLY_IPACKETS]);
+	st->pfsyncs_badif +=
+	    counter_u64_fetch(sc->sc_rx_early[PFSYNC_RS_RX_EARLY_BADIF]);
+	st->pfsyncs_badttl +=
+	    counter_u64_fetch(sc->sc_rx_early[PFSYNC_RS_RX_EARLY_BADTTL]);
+}
+
+void
+pfsync_rs_input_stats_clear(struct pfsync_rs_softc *sc)
+{
+	int i;
+
+	for (i = 0; i < PFSYNC_RS_RX_EARLY_N; i++)
+		counter_u64_zero(sc->sc_rx_early[i]);
+}
+
 static void
 pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
     const void *src, size_t srclen)
 {
 	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
 	struct pfsync_rs_rx_meta meta;
+	struct ifnet *sifp;
 	uint8_t *buf = NULL;
 	const uint8_t *frame = NULL;
 	int len;
@@ -61,6 +95,24 @@ pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
 
 	if (sc == NULL)
 		goto done;
+	/* A pointer compare only: the engine checks again under its lock. */
+	sifp = atomic_load_ptr(&sc->sc_sync_if);
+	if (sifp == NULL || !V_pf_status.running ||
+	    (sc->sc_ifp->if_drv_flags & IFF_DRV_RUNNING) == 0) {
+		pfsync_rs_rx_refuse(sc, PFSYNC_RS_RX_EARLY_IPACKETS);
+		goto done;
+	}
+	if (sifp != m->m_pkthdr.rcvif) {
+		pfsync_rs_rx_refuse(sc, PFSYNC_RS_RX_EARLY_BADIF);
+		goto done;
+	}
+	if_inc_counter(sc->sc_ifp, IFCOUNTER_IPACKETS, 1);
+	if_inc_counter(sc->sc_ifp, IFCOUNTER_IBYTES, m->m_pkthdr.len);
+	if (ttl != PFSYNC_DFLTTL) {
+		pfsync_rs_rx_refuse(sc, PFSYNC_RS_RX_EARLY_BADTTL);
+		goto done;
+	}
+
 	memset(&meta, 0, sizeof(meta));
 	meta.af = af;
 	meta.ttl = ttl;
@@ -93,10 +145,6 @@ pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
 	pfsync_rs_engine_enter(sc);
 	meta.rcvif_is_syncdev = sc->sc_sync_if != NULL &&
 	    sc->sc_sync_if == m->m_pkthdr.rcvif;
-	if (meta.rcvif_is_syncdev && meta.if_running) {
-		if_inc_counter(sc->sc_ifp, IFCOUNTER_IPACKETS, 1);
-		if_inc_counter(sc->sc_ifp, IFCOUNTER_IBYTES, m->m_pkthdr.len);
-	}
 	if (sc->sc_engine != NULL) {
 		sc->sc_in_input = 1;
 		pfsync_rs_on_frame_received(sc->sc_engine, frame, len, &meta,

@@ -116,6 +116,7 @@ pfsync_rs_sysctl_stats(SYSCTL_HANDLER_ARGS)
 			(void)pfsync_rs_stats_export(sc->sc_engine, &stats,
 			    sizeof(stats));
 		pfsync_rs_engine_leave(sc);
+		pfsync_rs_input_stats(sc, &stats);
 	}
 	error = SYSCTL_OUT(req, &stats, sizeof(stats));
 	if (error != 0 || req->newptr == NULL)
@@ -130,6 +131,7 @@ pfsync_rs_sysctl_stats(SYSCTL_HANDLER_ARGS)
 		if (sc->sc_engine != NULL)
 			pfsync_rs_stats_clear(sc->sc_engine);
 		pfsync_rs_engine_leave(sc);
+		pfsync_rs_input_stats_clear(sc);
 	}
 	return (0);
 }

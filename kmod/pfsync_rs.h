@@ -35,6 +35,12 @@
  */
 #define	PFSYNC_RS_TXQ_LEN	1024
 
+/* Counters of packets refused in C before the engine (pfsync_io.c). */
+#define	PFSYNC_RS_RX_EARLY_IPACKETS	0
+#define	PFSYNC_RS_RX_EARLY_BADIF	1
+#define	PFSYNC_RS_RX_EARLY_BADTTL	2
+#define	PFSYNC_RS_RX_EARLY_N		3
+
 /* Largest pfsync payload the input path copies into one buffer. */
 #define	PFSYNC_RS_MAX_FRAME	65535
 
@@ -118,6 +124,8 @@ struct pfsync_rs_softc {
 	struct ip_moptions	 sc_imo;
 	struct ip6_moptions	 sc_im6o;
 	int			 sc_in_input;	/* engine called from input */
+	/* Packets the input path refused before the engine, as stock counts. */
+	counter_u64_t		 sc_rx_early[PFSYNC_RS_RX_EARLY_N];
 	int			 sc_dying;
 };
 
@@ -177,6 +185,9 @@ void	pfsync_rs_mopts_swap(struct pfsync_rs_softc *, struct ip_moptions *,
 void	pfsync_rs_multicast_cleanup(struct pfsync_rs_softc *);
 void	pfsync_rs_bpf_tap(struct pfsync_rs_softc *, struct mbuf *, int);
 const struct in6_addr *pfsync_rs_default_group6(void);
+struct pfsyncstats;
+void	pfsync_rs_input_stats(struct pfsync_rs_softc *, struct pfsyncstats *);
+void	pfsync_rs_input_stats_clear(struct pfsync_rs_softc *);
 
 /* pfsync_pf.c */
 void	pfsync_rs_hooks_install(void);
