@@ -54,7 +54,11 @@ VNET_DEFINE(u_int, pfsync_rs_bulk_pace_us) = 0;
 VNET_DEFINE(u_int, pfsync_rs_anti_entropy) = 0;
 VNET_DEFINE(u_int, pfsync_rs_ae_period_ms) = PFSYNC_RS_AE_PERIOD_MS;
 
-/* Accepted for compatibility with stock loader.conf; one engine lock here. */
+/*
+ * Accepted so a stock loader.conf keeps working, and ignored: the engine
+ * has a fixed 4 buckets behind one lock, and hooks only park events, so
+ * stock's per-bucket parallelism has nothing to spread (man page, docs).
+ */
 static unsigned long pfsync_rs_buckets;
 
 _Static_assert(sizeof(struct pfsyncstats) ==

@@ -969,3 +969,42 @@ fn a_refused_configuration_changes_nothing_in_the_engine() {
     assert_eq!(requests, 0, "no bulk request for the refused interface");
     pfsync_rs_engine_destroy(eng);
 }
+
+/// Issue 11 item 17: stock's pfsync6_input counts pfsyncs_ipackets and its
+/// pfsync_tx counts pfsyncs_opackets for both families; ipackets6 and
+/// opackets6 stay 0, and `netstat -s -p pfsync` shows IPv6 sync there.
+#[test]
+fn ipv6_traffic_is_counted_where_stock_counts_it() {
+    let mut fake = Fake::default();
+    let ctx = (&mut fake as *mut Fake).cast::<c_void>();
+    let hostid = [1u8, 2, 3, 4];
+    let eng = pfsync_rs_engine_create(1, RELEASE_15, &OPS, ctx, hostid.as_ptr(), 7, 0);
+    let mut cfg = config("em1");
+    cfg.syncpeer_af = sys::PFSYNC_RS_AF_INET6 as u8;
+    assert_eq!(pfsync_rs_on_config_changed(eng, &cfg, 1_000), 0);
+    pfsync_rs_on_running_changed(eng, 1, 2_000);
+    let now = run_timers(eng, 2_000, 2_000_000_000);
+    let sent = fake.sent.len() as u64;
+    assert!(sent > 0);
+    let frame = fake.sent[0].clone();
+    let mut meta = rx_meta(frame.len());
+    meta.af = sys::PFSYNC_RS_AF_INET6 as u8;
+    pfsync_rs_on_frame_received(eng, frame.as_ptr(), frame.len(), &meta, now + 1);
+
+    let mut stats = [0u8; 400];
+    assert_eq!(
+        pfsync_rs_stats_export(eng, stats.as_mut_ptr().cast(), 400),
+        0
+    );
+    assert_eq!(
+        (stat(&stats, 0), stat(&stats, 1)),
+        (1, 0),
+        "ipackets, ipackets6"
+    );
+    assert_eq!(
+        (stat(&stats, 12), stat(&stats, 13)),
+        (fake.sent.len() as u64, 0),
+        "opackets, opackets6"
+    );
+    pfsync_rs_engine_destroy(eng);
+}

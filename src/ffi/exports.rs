@@ -619,6 +619,14 @@ pub(crate) extern "C" fn pfsync_rs_stats_export(
     // SAFETY: the shim passes its local struct pfsyncstats of `len` bytes.
     let buf = unsafe { core::slice::from_raw_parts_mut(out.cast::<u8>(), len) };
     let mut stats = since(k.engine.stats(), &k.stats_base);
+    // Stock counts IPv6 sync in ipackets/opackets (pfsync6_input, pfsync_tx)
+    // and never touches the *6 counters; netstat readers expect that.
+    stats.ipackets = stats
+        .ipackets
+        .saturating_add(core::mem::take(&mut stats.ipackets6));
+    stats.opackets = stats
+        .opackets
+        .saturating_add(core::mem::take(&mut stats.opackets6));
     stats.opackets = stats.opackets.saturating_sub(k.tx_failures);
     stats.oerrors = stats.oerrors.saturating_add(k.tx_failures);
     let nomem = crate::ffi::kalloc::failures().saturating_sub(k.alloc_failures_base);
