@@ -246,6 +246,7 @@ struct pfsync_rs_rx_meta {
 	uint8_t		pad[2];
 	uint32_t	ip_total_len;	/* IP header + payload as received */
 	uint8_t		src_addr[16];	/* sender, network order */
+	/* Unused: the core reads the checksum through `pf_status`. */
 	uint8_t		local_pf_cksum[PFSYNC_RS_PF_CKSUM_LEN];
 };
 
@@ -330,6 +331,16 @@ struct pfsync_rs_host_ops {
 	 * state.  Called exactly once per accepted deferral token.
 	 */
 	void	(*deferred_release)(void *ctx, uint64_t token, int transmit);
+
+	/*
+	 * pf's live V_pf_status.hostid (raw) and pf_chksum.  The core asks at
+	 * every entry that may send, so frame headers and BUS records carry
+	 * what pf has now (pfctl -f changes the checksum without telling
+	 * pfsync), as stock's pfsync_sendout does.  The hostid_be and
+	 * pf_cksum of struct pfsync_rs_config are overridden by these.
+	 */
+	void	(*pf_status)(void *ctx, uint8_t hostid_be[4],
+		    uint8_t pf_cksum[PFSYNC_RS_PF_CKSUM_LEN]);
 };
 
 #ifdef __cplusplus
@@ -377,12 +388,25 @@ void	pfsync_rs_on_frame_received(struct pfsync_rs_engine *eng,
  */
 int	pfsync_rs_state_policy(const struct pfsync_rs_state_info *st);
 
+/*
+ * Pure and lock-free, for pf's defer hook: 1 if the engine would keep the
+ * first packet of this state given the configuration flags, pfsync0's
+ * IFF_DRV_RUNNING and whether a sync interface is set; 0 if pf must send
+ * it now.  The hook must not take a packet the engine would refuse: pf
+ * goes on using the mbuf after the hook returns until it sees PF_DEFER.
+ */
+int	pfsync_rs_defer_policy(const struct pfsync_rs_state_info *st,
+	    uint32_t cfg_flags, int running, int has_syncdev);
+
 /* Pure: the slot value of a state the core has never seen. */
 void	pfsync_rs_slot_init(uint8_t slot[PFSYNC_RS_SLOT_LEN]);
 
 /*
  * pf events, delivered by the shim's hook task in the order pf raised them.
- * `slot` points at the state's own slot and may be rewritten.
+ * `slot` points at the state's own slot and may be rewritten.  The shim
+ * calls them with no pf lock held: a frame that fills during the call is
+ * handed to `send` before it returns, so a burst delivered back to back
+ * never runs a bucket out of room.
  */
 void	pfsync_rs_on_state_inserted(struct pfsync_rs_engine *eng,
 	    const struct pfsync_rs_state_info *st,
@@ -487,6 +511,13 @@ void	pfsync_rs_on_transmit_failed(struct pfsync_rs_engine *eng,
 
 /* Zero every counter (a write to net.pfsync.stats, as `netstat -z` does). */
 void	pfsync_rs_stats_clear(struct pfsync_rs_engine *eng);
+
+/*
+ * Records the engine could not queue for lack of memory since it was
+ * created (a bucket's arena exhausted).  Zero unless the host stops
+ * delivering frames the engine hands to `send`.
+ */
+uint64_t pfsync_rs_queue_drops(const struct pfsync_rs_engine *eng);
 
 /*
  * Bulk progress for net.pfsync.rs.bulk: states sent in bulk answers since

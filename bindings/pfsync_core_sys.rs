@@ -225,6 +225,9 @@ pub struct pfsync_rs_host_ops {
     pub deferred_release: ::core::option::Option<
         unsafe extern "C" fn(ctx: *mut core::ffi::c_void, token: u64, transmit: core::ffi::c_int),
     >,
+    pub pf_status: ::core::option::Option<
+        unsafe extern "C" fn(ctx: *mut core::ffi::c_void, hostid_be: *mut u8, pf_cksum: *mut u8),
+    >,
 }
 extern "C" {
     pub fn pfsync_rs_engine_create(
@@ -251,6 +254,14 @@ extern "C" {
 }
 extern "C" {
     pub fn pfsync_rs_state_policy(st: *const pfsync_rs_state_info) -> core::ffi::c_int;
+}
+extern "C" {
+    pub fn pfsync_rs_defer_policy(
+        st: *const pfsync_rs_state_info,
+        cfg_flags: u32,
+        running: core::ffi::c_int,
+        has_syncdev: core::ffi::c_int,
+    ) -> core::ffi::c_int;
 }
 extern "C" {
     pub fn pfsync_rs_slot_init(slot: *mut u8);
@@ -366,6 +377,9 @@ extern "C" {
 }
 extern "C" {
     pub fn pfsync_rs_stats_clear(eng: *mut pfsync_rs_engine);
+}
+extern "C" {
+    pub fn pfsync_rs_queue_drops(eng: *const pfsync_rs_engine) -> u64;
 }
 extern "C" {
     pub fn pfsync_rs_bulk_progress(

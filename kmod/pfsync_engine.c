@@ -20,6 +20,7 @@
 #include <sys/malloc.h>
 #include <sys/mbuf.h>
 #include <sys/mutex.h>
+#include <sys/priority.h>
 #include <sys/socket.h>
 #include <sys/sx.h>
 #include <sys/syslog.h>
@@ -49,6 +50,22 @@ pfsync_rs_host_carp_demote(void *ctx __unused, int32_t adj, const char *reason)
 		(*carp_demote_adj_p)(adj, __DECONST(char *, reason));
 }
 
+/*
+ * Read unlocked, as stock's pfsync_sendout does: a torn checksum during a
+ * ruleset commit only makes the peer fall back to the default rule for the
+ * states of that one frame, and the next frame reads it again.
+ */
+static void
+pfsync_rs_host_pf_status(void *ctx, uint8_t *hostid_be, uint8_t *pf_cksum)
+{
+	struct pfsync_rs_softc *sc = ctx;
+
+	CURVNET_SET(sc->sc_vnet);
+	memcpy(hostid_be, &V_pf_status.hostid, sizeof(V_pf_status.hostid));
+	memcpy(pf_cksum, V_pf_status.pf_chksum, PFSYNC_RS_PF_CKSUM_LEN);
+	CURVNET_RESTORE();
+}
+
 const struct pfsync_rs_host_ops pfsync_rs_host_ops = {
 	.state_lookup = pfsync_rs_host_state_lookup,
 	.state_import = pfsync_rs_host_state_import,
@@ -61,7 +78,43 @@ const struct pfsync_rs_host_ops pfsync_rs_host_ops = {
 	.send = pfsync_rs_host_send,
 	.carp_demote = pfsync_rs_host_carp_demote,
 	.deferred_release = pfsync_rs_host_deferred_release,
+	.pf_status = pfsync_rs_host_pf_status,
 };
+
+/*
+ * The hook and tx tasks run on a taskqueue of their own.  On the shared
+ * taskqueue_thread, clone destroy's taskqueue_drain() waits for whatever
+ * else is queued there, and so deadlocks whenever the destroying thread is
+ * that queue's thread or something queued there waits for it (a VNET
+ * teardown reached from a task); and the tx task, sleeping on sc_cfg_sx
+ * during a reconfiguration, stalled every other user of the queue.  Our
+ * tasks depend on no shared thread now.  The queue lives
+ * as long as the module: created before the module event and the VNET
+ * inits of this file's linker set (SI_ORDER_FIRST), freed after every
+ * VNET's pfsync0 is gone (sysuninits run in reverse order, after
+ * MOD_UNLOAD and after the SI_ORDER_FOURTH VNET uninit).
+ */
+struct taskqueue *pfsync_rs_tq;
+
+static void
+pfsync_rs_taskq_init(const void *unused __unused)
+{
+	pfsync_rs_tq = taskqueue_create("pfsync", M_WAITOK,
+	    taskqueue_thread_enqueue, &pfsync_rs_tq);
+	taskqueue_start_threads(&pfsync_rs_tq, 1, PI_NET, "pfsync taskq");
+}
+SYSINIT(pfsync_rs_taskq_init, SI_SUB_PROTO_FIREWALL, SI_ORDER_FIRST,
+    pfsync_rs_taskq_init, NULL);
+
+static void
+pfsync_rs_taskq_fini(const void *unused __unused)
+{
+	if (pfsync_rs_tq != NULL)
+		taskqueue_free(pfsync_rs_tq);
+	pfsync_rs_tq = NULL;
+}
+SYSUNINIT(pfsync_rs_taskq_fini, SI_SUB_PROTO_FIREWALL, SI_ORDER_FIRST,
+    pfsync_rs_taskq_fini, NULL);
 
 static void
 pfsync_rs_timer_fired(void *arg)
@@ -115,7 +168,7 @@ pfsync_rs_engine_leave_locked_work(struct pfsync_rs_softc *sc)
 	pending = mbufq_len(&sc->sc_txq) + mbufq_len(&sc->sc_txq_data);
 	mtx_unlock(&sc->sc_txq_mtx);
 	if (pending > 0)
-		taskqueue_enqueue(taskqueue_thread, &sc->sc_tx_task);
+		taskqueue_enqueue(pfsync_rs_tq, &sc->sc_tx_task);
 }
 
 void

@@ -12,6 +12,7 @@
 #include <sys/systm.h>
 #include <sys/kernel.h>
 #include <sys/callout.h>
+#include <sys/counter.h>
 #include <sys/epoch.h>
 #include <sys/lock.h>
 #include <sys/malloc.h>
@@ -135,15 +136,21 @@ pfsync_rs_peer_is_multicast(const struct sockaddr_storage *peer)
 }
 
 /*
- * Apply a SET: validate (core), resolve the interface, rebuild multicast
- * membership, then tell the engine, which requests a bulk update when a
- * sync interface is configured.  On error nothing changes, except that a
- * failed multicast join leaves pfsync without a sync interface.
+ * Apply a SET, all or nothing: validate (core), resolve the interface, join
+ * the new groups beside the old ones, then, under the engine lock, install
+ * the new interface and peer and let the engine accept or refuse the
+ * configuration (it changes nothing when it refuses; it requests a bulk
+ * update when it accepts a new sync interface).  Refused: the shim's old
+ * values come back and the new groups are left.  Accepted: the old groups
+ * are left.  Either way ifconfig gets the error.
  */
 static int
 pfsync_rs_apply(struct pfsync_rs_softc *sc, struct pfsync_rs_config *cfg)
 {
-	struct sockaddr_storage peer;
+	struct sockaddr_storage peer, old_peer;
+	struct pfsync_rs_config old_cfg;
+	struct ip_moptions imo;
+	struct ip6_moptions im6o;
 	struct ifnet *sifp = NULL, *old;
 	int error;
 
@@ -162,31 +169,42 @@ pfsync_rs_apply(struct pfsync_rs_softc *sc, struct pfsync_rs_config *cfg)
 		return (error);
 	}
 
-	sx_xlock(&sc->sc_cfg_sx);
-	pfsync_rs_multicast_cleanup(sc);
+	pfsync_rs_mopts_init(&imo, &im6o);
+	sx_xlock(&sc->sc_set_sx);
 	if (sifp != NULL && pfsync_rs_peer_is_multicast(&peer)) {
-		error = pfsync_rs_multicast_setup(sc, sifp, &peer);
-		if (error != 0) {
-			if_rele(sifp);
-			sifp = NULL;
-			cfg->syncdev[0] = '\0';
-			pfsync_rs_cfg_complete(sc, NULL, cfg);
-		}
+		error = pfsync_rs_multicast_setup(sifp, &peer, &imo, &im6o);
+		if (error != 0)
+			goto out;
 	}
 
+	sx_xlock(&sc->sc_cfg_sx);
 	pfsync_rs_engine_enter(sc);
 	old = sc->sc_sync_if;
+	old_peer = sc->sc_peer;
+	old_cfg = sc->sc_cfg;
+	/* Installed first: a bulk request the engine starts goes to them. */
 	sc->sc_sync_if = sifp;
 	sc->sc_peer = peer;
 	sc->sc_cfg = *cfg;
-	if (sc->sc_engine != NULL && error == 0)
-		error = pfsync_rs_on_config_changed(sc->sc_engine, &sc->sc_cfg,
+	if (sc->sc_engine != NULL)
+		error = pfsync_rs_on_config_changed(sc->sc_engine, cfg,
 		    pfsync_rs_now_ns());
+	if (error != 0) {
+		sc->sc_sync_if = old;
+		sc->sc_peer = old_peer;
+		sc->sc_cfg = old_cfg;
+	} else {
+		pfsync_rs_mopts_swap(sc, &imo, &im6o);
+		sifp = old;
+	}
 	pfsync_rs_engine_leave(sc);
 	sx_xunlock(&sc->sc_cfg_sx);
-
-	if (old != NULL)
-		if_rele(old);
+out:
+	/* The old groups after a success, the new ones after a failure. */
+	pfsync_rs_mopts_leave(&imo, &im6o);
+	sx_xunlock(&sc->sc_set_sx);
+	if (sifp != NULL)
+		if_rele(sifp);
 	return (error);
 }
 
@@ -353,12 +371,17 @@ pfsync_rs_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 static void
 pfsync_rs_softc_free(struct pfsync_rs_softc *sc)
 {
+	int i;
+
 	callout_drain(&sc->sc_timer);
+	for (i = 0; i < PFSYNC_RS_RX_EARLY_N; i++)
+		counter_u64_free(sc->sc_rx_early[i]);
 	pfsync_rs_inbox_fini(sc);
 	mtx_destroy(&sc->sc_engine_mtx);
 	mtx_destroy(&sc->sc_inbox_mtx);
 	mtx_destroy(&sc->sc_txq_mtx);
 	sx_destroy(&sc->sc_cfg_sx);
+	sx_destroy(&sc->sc_set_sx);
 	free(sc, M_PFSYNC_RS);
 }
 
@@ -368,22 +391,25 @@ pfsync_rs_clone_create(struct if_clone *ifc __unused, int unit,
 {
 	struct pfsync_rs_softc *sc;
 	struct ifnet *ifp;
-	int error;
+	int error, i;
 
 	if (unit != 0)
 		return (EINVAL);
 
 	sc = malloc(sizeof(*sc), M_PFSYNC_RS, M_WAITOK | M_ZERO);
+	for (i = 0; i < PFSYNC_RS_RX_EARLY_N; i++)
+		sc->sc_rx_early[i] = counter_u64_alloc(M_WAITOK);
 	mtx_init(&sc->sc_engine_mtx, "pfsync engine", NULL, MTX_DEF);
 	mtx_init(&sc->sc_inbox_mtx, "pfsync inbox", NULL, MTX_DEF);
 	mtx_init(&sc->sc_txq_mtx, "pfsync txq", NULL, MTX_DEF);
+	sx_init(&sc->sc_set_sx, "pfsync set");
 	sx_init(&sc->sc_cfg_sx, "pfsync config");
 	callout_init_mtx(&sc->sc_timer, &sc->sc_engine_mtx, 0);
 	pfsync_rs_inbox_init(sc);
 	pfsync_rs_defer_init(sc);
 	TASK_INIT(&sc->sc_hook_task, 0, pfsync_rs_hook_task, sc);
 	TASK_INIT(&sc->sc_tx_task, 0, pfsync_rs_tx_task, sc);
-	mbufq_init(&sc->sc_txq, ifqmaxlen);
+	mbufq_init(&sc->sc_txq, PFSYNC_RS_TXQ_LEN);
 	mbufq_init(&sc->sc_txq_data, ifqmaxlen);
 #ifdef INET
 	ip_mfilter_init(&sc->sc_imo.imo_head);
@@ -427,17 +453,17 @@ pfsync_rs_clone_destroy(struct ifnet *ifp)
 	sc->sc_dying = 1;
 	mtx_unlock(&sc->sc_inbox_mtx);
 	V_pfsync_rs_softc = NULL;
-	NET_EPOCH_WAIT();
-	taskqueue_drain(taskqueue_thread, &sc->sc_hook_task);
+	pfsync_rs_hooks_quiesce();
+	taskqueue_drain(pfsync_rs_tq, &sc->sc_hook_task);
 
 	/* Deliver what is parked (releasing its references), then destroy. */
 	pfsync_rs_engine_enter(sc);
-	pfsync_rs_inbox_drain(sc);
+	pfsync_rs_inbox_drain(sc, 0);
 	mtx_unlock(&sc->sc_engine_mtx);
 	pfsync_rs_engine_detach(sc);
 	pfsync_rs_defer_flush(sc);
 
-	taskqueue_drain(taskqueue_thread, &sc->sc_tx_task);
+	taskqueue_drain(pfsync_rs_tq, &sc->sc_tx_task);
 	mtx_lock(&sc->sc_txq_mtx);
 	while ((m = mbufq_dequeue(&sc->sc_txq)) != NULL)
 		m_freem(m);

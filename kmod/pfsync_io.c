@@ -11,6 +11,7 @@
 #include <sys/systm.h>
 #include <sys/kernel.h>
 #include <sys/callout.h>
+#include <sys/counter.h>
 #include <sys/lock.h>
 #include <sys/malloc.h>
 #include <sys/mbuf.h>
@@ -44,16 +45,49 @@ static const struct in6_addr pfsync_rs_group6 = {{{
 	0xff, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0 }}};
 
 /*
- * Receive.  Both families share one path: the shim only gathers what it
- * alone can see (interface, TTL, pf state) and copies the payload into one
- * contiguous buffer; every check and counter is the engine's.
+ * Receive.  Both families share one path.  Stock's cheap refusals come
+ * first, in its order and with its counters (no sync interface, pf or
+ * pfsync0 down: ipackets only; wrong interface: badif; TTL or hop limit not
+ * 255: badttl), so a flood of protocol-240 packets from elsewhere costs no
+ * copy, no rules lock and no engine lock.  What passes is copied into one
+ * contiguous buffer and every further check and counter is the engine's.
  */
+static void
+pfsync_rs_rx_refuse(struct pfsync_rs_softc *sc, int why)
+{
+	counter_u64_add(sc->sc_rx_early[PFSYNC_RS_RX_EARLY_IPACKETS], 1);
+	if (why != PFSYNC_RS_RX_EARLY_IPACKETS)
+		counter_u64_add(sc->sc_rx_early[why], 1);
+}
+
+/* Add the early refusals to the engine's counters (net.pfsync.stats). */
+void
+pfsync_rs_input_stats(struct pfsync_rs_softc *sc, struct pfsyncstats *st)
+{
+	st->pfsyncs_ipackets +=
+	    counter_u64_fetch(sc->sc_rx_early[PFSYNC_RS_RX_EARLY_IPACKETS]);
+	st->pfsyncs_badif +=
+	    counter_u64_fetch(sc->sc_rx_early[PFSYNC_RS_RX_EARLY_BADIF]);
+	st->pfsyncs_badttl +=
+	    counter_u64_fetch(sc->sc_rx_early[PFSYNC_RS_RX_EARLY_BADTTL]);
+}
+
+void
+pfsync_rs_input_stats_clear(struct pfsync_rs_softc *sc)
+{
+	int i;
+
+	for (i = 0; i < PFSYNC_RS_RX_EARLY_N; i++)
+		counter_u64_zero(sc->sc_rx_early[i]);
+}
+
 static void
 pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
     const void *src, size_t srclen)
 {
 	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
 	struct pfsync_rs_rx_meta meta;
+	struct ifnet *sifp;
 	uint8_t *buf = NULL;
 	const uint8_t *frame = NULL;
 	int len;
@@ -61,6 +95,24 @@ pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
 
 	if (sc == NULL)
 		goto done;
+	/* A pointer compare only: the engine checks again under its lock. */
+	sifp = atomic_load_ptr(&sc->sc_sync_if);
+	if (sifp == NULL || !V_pf_status.running ||
+	    (sc->sc_ifp->if_drv_flags & IFF_DRV_RUNNING) == 0) {
+		pfsync_rs_rx_refuse(sc, PFSYNC_RS_RX_EARLY_IPACKETS);
+		goto done;
+	}
+	if (sifp != m->m_pkthdr.rcvif) {
+		pfsync_rs_rx_refuse(sc, PFSYNC_RS_RX_EARLY_BADIF);
+		goto done;
+	}
+	if_inc_counter(sc->sc_ifp, IFCOUNTER_IPACKETS, 1);
+	if_inc_counter(sc->sc_ifp, IFCOUNTER_IBYTES, m->m_pkthdr.len);
+	if (ttl != PFSYNC_DFLTTL) {
+		pfsync_rs_rx_refuse(sc, PFSYNC_RS_RX_EARLY_BADTTL);
+		goto done;
+	}
+
 	memset(&meta, 0, sizeof(meta));
 	meta.af = af;
 	meta.ttl = ttl;
@@ -88,24 +140,18 @@ pfsync_rs_input_common(struct mbuf *m, int af, int iphlen, int ttl,
 		len = 0;
 	}
 
-	/* pf_chksum and the interface tree are stable under the rules lock. */
+	/* Imports need the interface tree and rules stable. */
 	PF_RULES_RLOCK();
-	memcpy(meta.local_pf_cksum, V_pf_status.pf_chksum,
-	    sizeof(meta.local_pf_cksum));
 	pfsync_rs_engine_enter(sc);
 	meta.rcvif_is_syncdev = sc->sc_sync_if != NULL &&
 	    sc->sc_sync_if == m->m_pkthdr.rcvif;
-	if (meta.rcvif_is_syncdev && meta.if_running) {
-		if_inc_counter(sc->sc_ifp, IFCOUNTER_IPACKETS, 1);
-		if_inc_counter(sc->sc_ifp, IFCOUNTER_IBYTES, m->m_pkthdr.len);
-	}
 	if (sc->sc_engine != NULL) {
 		sc->sc_in_input = 1;
 		pfsync_rs_on_frame_received(sc->sc_engine, frame, len, &meta,
 		    pfsync_rs_now_ns());
 		sc->sc_in_input = 0;
 	}
-	pfsync_rs_inbox_drain(sc);
+	pfsync_rs_inbox_drain(sc, 0);
 	pfsync_rs_engine_leave(sc);
 	PF_RULES_RUNLOCK();
 
@@ -307,6 +353,13 @@ pfsync_rs_host_send(void *ctx, const uint8_t *frame, size_t len)
 	return (0);
 }
 
+/* Schedule the tx task (from contexts that queued without the engine). */
+void
+pfsync_rs_tx_kick(struct pfsync_rs_softc *sc)
+{
+	taskqueue_enqueue(pfsync_rs_tq, &sc->sc_tx_task);
+}
+
 /*
  * Transmit what the engine queued, outside every engine and pf lock (pf
  * filters our own output).  sc_cfg_sx keeps the multicast options stable.
@@ -388,11 +441,28 @@ pfsync_rs_tx_task(void *arg, int pending __unused)
 }
 
 /*
- * Multicast membership for the sync interface (sc_cfg_sx held exclusive).
+ * Multicast membership for the sync interface.  A SET joins into a caller's
+ * fresh moptions with no lock but sc_set_sx held (joining sleeps), and only
+ * then swaps them with the softc's under sc_cfg_sx, so a join that fails
+ * leaves the old membership, and the tx task, untouched.
  */
+void
+pfsync_rs_mopts_init(struct ip_moptions *imo, struct ip6_moptions *im6o)
+{
+	memset(imo, 0, sizeof(*imo));
+	memset(im6o, 0, sizeof(*im6o));
+#ifdef INET
+	ip_mfilter_init(&imo->imo_head);
+	imo->imo_multicast_vif = -1;
+#endif
+#ifdef INET6
+	ip6_mfilter_init(&im6o->im6o_head);
+#endif
+}
+
 int
-pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
-    struct sockaddr_storage *peer)
+pfsync_rs_multicast_setup(struct ifnet *ifp, struct sockaddr_storage *peer,
+    struct ip_moptions *imo, struct ip6_moptions *im6o)
 {
 	int error;
 
@@ -401,12 +471,9 @@ pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
 	switch (peer->ss_family) {
 #ifdef INET
 	case AF_INET: {
-		struct ip_moptions *imo = &sc->sc_imo;
 		struct in_mfilter *imf;
 
 		imf = ip_mfilter_alloc(M_WAITOK, 0, 0);
-		ip_mfilter_init(&imo->imo_head);
-		imo->imo_multicast_vif = -1;
 		error = in_joingroup(ifp,
 		    &((const struct sockaddr_in *)peer)->sin_addr, NULL,
 		    &imf->imf_inm);
@@ -423,7 +490,6 @@ pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
 #endif
 #ifdef INET6
 	case AF_INET6: {
-		struct ip6_moptions *im6o = &sc->sc_im6o;
 		struct in6_mfilter *im6f;
 		struct in6_addr group;
 
@@ -432,7 +498,6 @@ pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
 		if (error != 0)
 			return (error);
 		im6f = ip6_mfilter_alloc(M_WAITOK, 0, 0);
-		ip6_mfilter_init(&im6o->im6o_head);
 		error = in6_joingroup(ifp, &group, NULL, &im6f->im6f_in6m, 0);
 		if (error != 0) {
 			ip6_mfilter_free(im6f);
@@ -452,29 +517,97 @@ pfsync_rs_multicast_setup(struct pfsync_rs_softc *sc, struct ifnet *ifp,
 	}
 }
 
+/* Leave every group of `imo`/`im6o` (sleeps; no engine lock). */
 void
-pfsync_rs_multicast_cleanup(struct pfsync_rs_softc *sc)
+pfsync_rs_mopts_leave(struct ip_moptions *imo, struct ip6_moptions *im6o)
 {
 #ifdef INET
 	struct in_mfilter *imf;
 
-	while ((imf = ip_mfilter_first(&sc->sc_imo.imo_head)) != NULL) {
-		ip_mfilter_remove(&sc->sc_imo.imo_head, imf);
+	while ((imf = ip_mfilter_first(&imo->imo_head)) != NULL) {
+		ip_mfilter_remove(&imo->imo_head, imf);
 		in_leavegroup(imf->imf_inm, NULL);
 		ip_mfilter_free(imf);
 	}
-	sc->sc_imo.imo_multicast_ifp = NULL;
+	imo->imo_multicast_ifp = NULL;
 #endif
 #ifdef INET6
 	struct in6_mfilter *im6f;
 
-	while ((im6f = ip6_mfilter_first(&sc->sc_im6o.im6o_head)) != NULL) {
-		ip6_mfilter_remove(&sc->sc_im6o.im6o_head, im6f);
+	while ((im6f = ip6_mfilter_first(&im6o->im6o_head)) != NULL) {
+		ip6_mfilter_remove(&im6o->im6o_head, im6f);
 		in6_leavegroup(im6f->im6f_in6m, NULL);
 		ip6_mfilter_free(im6f);
 	}
-	sc->sc_im6o.im6o_multicast_ifp = NULL;
+	im6o->im6o_multicast_ifp = NULL;
 #endif
+}
+
+/*
+ * Exchange the softc's memberships with `imo`/`im6o` (sc_cfg_sx held
+ * exclusive).  Filters move one by one: a list head copied by value would
+ * point into the caller's stack.
+ */
+void
+pfsync_rs_mopts_swap(struct pfsync_rs_softc *sc, struct ip_moptions *imo,
+    struct ip6_moptions *im6o)
+{
+#ifdef INET
+	struct ip_mfilter_head held;
+	struct in_mfilter *imf;
+	struct ifnet *ifp;
+
+	sx_assert(&sc->sc_cfg_sx, SA_XLOCKED);
+	ip_mfilter_init(&held);
+	while ((imf = ip_mfilter_first(&sc->sc_imo.imo_head)) != NULL) {
+		ip_mfilter_remove(&sc->sc_imo.imo_head, imf);
+		ip_mfilter_insert(&held, imf);
+	}
+	while ((imf = ip_mfilter_first(&imo->imo_head)) != NULL) {
+		ip_mfilter_remove(&imo->imo_head, imf);
+		ip_mfilter_insert(&sc->sc_imo.imo_head, imf);
+	}
+	while ((imf = ip_mfilter_first(&held)) != NULL) {
+		ip_mfilter_remove(&held, imf);
+		ip_mfilter_insert(&imo->imo_head, imf);
+	}
+	ifp = sc->sc_imo.imo_multicast_ifp;
+	sc->sc_imo.imo_multicast_ifp = imo->imo_multicast_ifp;
+	imo->imo_multicast_ifp = ifp;
+	sc->sc_imo.imo_multicast_ttl = PFSYNC_DFLTTL;
+	sc->sc_imo.imo_multicast_loop = 0;
+	sc->sc_imo.imo_multicast_vif = -1;
+#endif
+#ifdef INET6
+	struct ip6_mfilter_head held6;
+	struct in6_mfilter *im6f;
+	struct ifnet *ifp6;
+
+	ip6_mfilter_init(&held6);
+	while ((im6f = ip6_mfilter_first(&sc->sc_im6o.im6o_head)) != NULL) {
+		ip6_mfilter_remove(&sc->sc_im6o.im6o_head, im6f);
+		ip6_mfilter_insert(&held6, im6f);
+	}
+	while ((im6f = ip6_mfilter_first(&im6o->im6o_head)) != NULL) {
+		ip6_mfilter_remove(&im6o->im6o_head, im6f);
+		ip6_mfilter_insert(&sc->sc_im6o.im6o_head, im6f);
+	}
+	while ((im6f = ip6_mfilter_first(&held6)) != NULL) {
+		ip6_mfilter_remove(&held6, im6f);
+		ip6_mfilter_insert(&im6o->im6o_head, im6f);
+	}
+	ifp6 = sc->sc_im6o.im6o_multicast_ifp;
+	sc->sc_im6o.im6o_multicast_ifp = im6o->im6o_multicast_ifp;
+	im6o->im6o_multicast_ifp = ifp6;
+	sc->sc_im6o.im6o_multicast_hlim = PFSYNC_DFLTTL;
+	sc->sc_im6o.im6o_multicast_loop = 0;
+#endif
+}
+
+void
+pfsync_rs_multicast_cleanup(struct pfsync_rs_softc *sc)
+{
+	pfsync_rs_mopts_leave(&sc->sc_imo, &sc->sc_im6o);
 }
 
 /* The default groups, for pfsync_if.c. */

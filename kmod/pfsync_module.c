@@ -54,7 +54,11 @@ VNET_DEFINE(u_int, pfsync_rs_bulk_pace_us) = 0;
 VNET_DEFINE(u_int, pfsync_rs_anti_entropy) = 0;
 VNET_DEFINE(u_int, pfsync_rs_ae_period_ms) = PFSYNC_RS_AE_PERIOD_MS;
 
-/* Accepted for compatibility with stock loader.conf; one engine lock here. */
+/*
+ * Accepted so a stock loader.conf keeps working, and ignored: the engine
+ * has a fixed 4 buckets behind one lock, and hooks only park events, so
+ * stock's per-bucket parallelism has nothing to spread (man page, docs).
+ */
 static unsigned long pfsync_rs_buckets;
 
 _Static_assert(sizeof(struct pfsyncstats) ==
@@ -116,6 +120,7 @@ pfsync_rs_sysctl_stats(SYSCTL_HANDLER_ARGS)
 			(void)pfsync_rs_stats_export(sc->sc_engine, &stats,
 			    sizeof(stats));
 		pfsync_rs_engine_leave(sc);
+		pfsync_rs_input_stats(sc, &stats);
 	}
 	error = SYSCTL_OUT(req, &stats, sizeof(stats));
 	if (error != 0 || req->newptr == NULL)
@@ -130,6 +135,7 @@ pfsync_rs_sysctl_stats(SYSCTL_HANDLER_ARGS)
 		if (sc->sc_engine != NULL)
 			pfsync_rs_stats_clear(sc->sc_engine);
 		pfsync_rs_engine_leave(sc);
+		pfsync_rs_input_stats_clear(sc);
 	}
 	return (0);
 }

@@ -19,6 +19,7 @@
 #include <sys/systm.h>
 #include <sys/kernel.h>
 #include <sys/callout.h>
+#include <sys/epoch.h>
 #include <sys/lock.h>
 #include <sys/malloc.h>
 #include <sys/mbuf.h>
@@ -26,6 +27,7 @@
 #include <sys/rmlock.h>
 #include <sys/socket.h>
 #include <sys/sx.h>
+#include <sys/sysctl.h>
 #include <sys/taskqueue.h>
 #include <sys/time.h>
 
@@ -161,10 +163,12 @@ pfsync_rs_inbox_init(struct pfsync_rs_softc *sc)
 	sc->sc_inbox_spare = NULL;
 }
 
-/* Inbox lock held.  0, or ENOMEM when no chunk could be had. */
+/* Inbox lock and the state's row lock held.  0, or ENOMEM. */
 static int
 pfsync_rs_inbox_push(struct pfsync_rs_softc *sc, struct pf_kstate *st)
 {
+	struct pfsync_rs_state_info info;
+	struct pfsync_rs_inbox_ent *e;
 	struct pfsync_rs_inbox_chunk *c;
 
 	c = STAILQ_LAST(&sc->sc_inbox, pfsync_rs_inbox_chunk, c_next);
@@ -178,21 +182,24 @@ pfsync_rs_inbox_push(struct pfsync_rs_softc *sc, struct pf_kstate *st)
 		c->c_head = c->c_tail = 0;
 		STAILQ_INSERT_TAIL(&sc->sc_inbox, c, c_next);
 	}
-	c->c_st[c->c_tail++] = st;
+	pfsync_rs_fill_info(st, &info);
+	e = &c->c_ent[c->c_tail++];
+	e->e_st = st;
+	e->e_wire_proto = info.wire_proto;
+	e->e_rule_nosync = info.rule_nosync;
 	return (0);
 }
 
-/* Inbox lock held. */
-static struct pf_kstate *
-pfsync_rs_inbox_pop(struct pfsync_rs_softc *sc)
+/* Inbox lock held.  0 when empty. */
+static int
+pfsync_rs_inbox_pop(struct pfsync_rs_softc *sc, struct pfsync_rs_inbox_ent *out)
 {
 	struct pfsync_rs_inbox_chunk *c;
-	struct pf_kstate *st;
 
 	c = STAILQ_FIRST(&sc->sc_inbox);
 	if (c == NULL || c->c_head == c->c_tail)
-		return (NULL);
-	st = c->c_st[c->c_head++];
+		return (0);
+	*out = c->c_ent[c->c_head++];
 	if (c->c_head == c->c_tail) {
 		STAILQ_REMOVE_HEAD(&sc->sc_inbox, c_next);
 		if (sc->sc_inbox_spare == NULL)
@@ -200,7 +207,7 @@ pfsync_rs_inbox_pop(struct pfsync_rs_softc *sc)
 		else
 			free(c, M_PFSYNC_RS);
 	}
-	return (st);
+	return (1);
 }
 
 /* Teardown, after the last drain. */
@@ -255,7 +262,7 @@ pfsync_rs_park(struct pfsync_rs_softc *sc, struct pf_kstate *st, uint8_t ev)
 		st->sync_updates++;
 	mtx_unlock(&sc->sc_inbox_mtx);
 	if (kick)
-		taskqueue_enqueue(taskqueue_thread, &sc->sc_hook_task);
+		taskqueue_enqueue(pfsync_rs_tq, &sc->sc_hook_task);
 }
 
 static void
@@ -299,41 +306,59 @@ pfsync_rs_hook_delete(struct pf_kstate *st)
 
 	if (sc == NULL)
 		return;
-	pfsync_rs_park(sc, st, PFSYNC_RS_EV_DELETED);
+	/* Whoever unlinks with NOSYNC set (CLR, our own deletes) wants no DEL_C. */
+	pfsync_rs_park(sc, st, PFSYNC_RS_EV_DELETED |
+	    ((st->state_flags & PFSTATE_NOSYNC) ? PFSYNC_RS_EV_NOSYNC : 0));
 }
 
 static void
 pfsync_rs_hook_clear(uint32_t creatorid, const char *ifname)
 {
-	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	struct pfsync_rs_softc *sc;
+	struct epoch_tracker et;
 	char name[IFNAMSIZ];
 
-	if (sc == NULL)
-		return;
 	/*
 	 * pf_clear_states() calls this from an ioctl after its walk, with no
-	 * state lock held, so the engine can be entered directly.
+	 * state lock held, so the engine can be entered directly.  Unlike the
+	 * other hooks it holds no row lock either: the epoch section is what
+	 * teardown's NET_EPOCH_WAIT waits for (pfsync_rs_hooks_quiesce).
 	 */
 	memset(name, 0, sizeof(name));
 	if (ifname != NULL)
 		strlcpy(name, ifname, sizeof(name));
-	pfsync_rs_engine_enter(sc);
-	if (sc->sc_engine != NULL)
-		pfsync_rs_on_states_cleared(sc->sc_engine,
-		    (const uint8_t *)&creatorid, name, pfsync_rs_now_ns());
-	pfsync_rs_engine_leave(sc);
+	NET_EPOCH_ENTER(et);
+	sc = V_pfsync_rs_softc;
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			pfsync_rs_on_states_cleared(sc->sc_engine,
+			    (const uint8_t *)&creatorid, name,
+			    pfsync_rs_now_ns());
+		pfsync_rs_engine_leave(sc);
+	}
+	NET_EPOCH_EXIT(et);
 }
 
+/*
+ * Returning 1 hands the mbuf over, but pf_test() keeps using it until it
+ * sees PF_DEFER, so the packet must not be let go before then: take it only
+ * when the engine will keep it (pfsync_rs_defer_policy is the engine's own
+ * rule), never to refuse it from the task an instant later.
+ */
 static int
 pfsync_rs_hook_defer(struct pf_kstate *st, struct mbuf *m)
 {
 	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	struct pfsync_rs_state_info info;
 	struct pfsync_rs_deferral *d;
 
 	if (sc == NULL || (m->m_flags & (M_BCAST | M_MCAST)) != 0)
 		return (0);
-	if ((sc->sc_ifp->if_drv_flags & IFF_DRV_RUNNING) == 0 ||
-	    (atomic_load_int(&sc->sc_cfg.flags) & PFSYNC_RS_CFG_DEFER) == 0)
+	pfsync_rs_fill_info(st, &info);
+	if (pfsync_rs_defer_policy(&info, atomic_load_int(&sc->sc_cfg.flags),
+	    (sc->sc_ifp->if_drv_flags & IFF_DRV_RUNNING) != 0,
+	    atomic_load_ptr(&sc->sc_sync_if) != NULL) == 0)
 		return (0);
 
 	mtx_lock(&sc->sc_inbox_mtx);
@@ -347,17 +372,20 @@ pfsync_rs_hook_defer(struct pf_kstate *st, struct mbuf *m)
 	sc->sc_defer_used++;
 	pf_ref_state(st);
 	d->d_st = st;
+	d->d_info = info;
 	d->d_m = m;
 	d->d_delivered = 0;
 	st->state_flags |= PFSTATE_ACK;
 	m->m_flags |= M_SKIP_FIREWALL;
 	TAILQ_INSERT_TAIL(&sc->sc_defer_new, d, d_entry);
 	mtx_unlock(&sc->sc_inbox_mtx);
-	taskqueue_enqueue(taskqueue_thread, &sc->sc_hook_task);
+	taskqueue_enqueue(pfsync_rs_tq, &sc->sc_hook_task);
 	return (1);
 }
 
 static int pfsync_rs_hook_import(union pfsync_state_union *, int, int);
+static void pfsync_rs_defer_refused(struct pfsync_rs_softc *,
+    struct pfsync_rs_deferral *);
 
 void
 pfsync_rs_hooks_install(void)
@@ -370,6 +398,28 @@ pfsync_rs_hooks_install(void)
 	V_pfsync_clear_states_ptr = pfsync_rs_hook_clear;
 	V_pfsync_defer_ptr = pfsync_rs_hook_defer;
 	PF_RULES_WUNLOCK();
+}
+
+/*
+ * Wait until no hook still uses a softc whose V_pfsync_rs_softc was just
+ * cleared.  The net epoch covers pf_test() and the clear hook, but not
+ * every caller of the state hooks: on 14.x pf_purge_thread reaches
+ * pf_unlink_state() (delete hook) outside it.  Every insert, update and
+ * delete hook runs with its state's id-hash row locked, so taking each
+ * row once orders us after all of them.
+ */
+void
+pfsync_rs_hooks_quiesce(void)
+{
+	u_long row;
+
+	NET_EPOCH_WAIT();
+	if (V_pf_idhash == NULL)
+		return;
+	for (row = 0; row <= V_pf_hashmask; row++) {
+		PF_HASHROW_LOCK(&V_pf_idhash[row]);
+		PF_HASHROW_UNLOCK(&V_pf_idhash[row]);
+	}
 }
 
 void
@@ -385,14 +435,72 @@ pfsync_rs_hooks_remove(void)
 	PF_RULES_WUNLOCK();
 }
 
+static void
+pfsync_rs_defer_late_fired(void *arg)
+{
+	struct pfsync_rs_softc *sc = arg;
+	struct pfsync_rs_deferral *d;
+
+	CURVNET_SET(sc->sc_vnet);
+	for (;;) {
+		mtx_lock(&sc->sc_inbox_mtx);
+		d = TAILQ_FIRST(&sc->sc_defer_late);
+		if (d != NULL)
+			TAILQ_REMOVE(&sc->sc_defer_late, d, d_entry);
+		mtx_unlock(&sc->sc_inbox_mtx);
+		if (d == NULL)
+			break;
+		pfsync_rs_host_deferred_release(sc, (uintptr_t)d, 1);
+	}
+	pfsync_rs_tx_kick(sc);
+	CURVNET_RESTORE();
+}
+
+/*
+ * The engine refused a packet the hook had taken: the configuration changed
+ * in between (sync interface gone, pfsync0 down).  pf_test() may still be
+ * using the mbuf on another CPU, so it leaves only after the defer delay,
+ * as if it had timed out.
+ */
+static void
+pfsync_rs_defer_refused(struct pfsync_rs_softc *sc,
+    struct pfsync_rs_deferral *d)
+{
+	int ticks;
+
+	ticks = (int)((uint64_t)V_pfsync_rs_defer_delay_ms * hz / 1000) + 1;
+	mtx_lock(&sc->sc_inbox_mtx);
+	TAILQ_INSERT_TAIL(&sc->sc_defer_late, d, d_entry);
+	if (!callout_pending(&sc->sc_defer_late_co))
+		callout_reset(&sc->sc_defer_late_co, ticks,
+		    pfsync_rs_defer_late_fired, sc);
+	mtx_unlock(&sc->sc_inbox_mtx);
+}
+
 /*
  * Inbox delivery.  Engine lock held; the inbox lock is taken per element so
- * hooks keep parking while we deliver.
+ * hooks keep parking while we deliver.  No pf lock is held, so the engine
+ * hands over each frame as soon as it fills (pfsync_core.h); a burst would
+ * then outrun the tx queue, so when `can_tx` (the hook task, which holds no
+ * other lock) the drain transmits in between with the engine lock dropped.
+ * Callers that hold the rules lock (input) pass 0: they deliver a handful.
  */
+static int
+pfsync_rs_txq_half_full(struct pfsync_rs_softc *sc)
+{
+	int n;
+
+	mtx_lock(&sc->sc_txq_mtx);
+	n = mbufq_len(&sc->sc_txq) + mbufq_len(&sc->sc_txq_data);
+	mtx_unlock(&sc->sc_txq_mtx);
+	return (n >= PFSYNC_RS_TXQ_LEN / 2);
+}
+
 void
-pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc)
+pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc, int can_tx)
 {
 	struct pfsync_rs_state_info info;
+	struct pfsync_rs_inbox_ent e;
 	struct pfsync_rs_deferral *d;
 	struct pf_kstate *st;
 	uint8_t ev, updates;
@@ -401,11 +509,11 @@ pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc)
 	mtx_assert(&sc->sc_engine_mtx, MA_OWNED);
 	for (;;) {
 		mtx_lock(&sc->sc_inbox_mtx);
-		st = pfsync_rs_inbox_pop(sc);
-		if (st == NULL) {
+		if (!pfsync_rs_inbox_pop(sc, &e)) {
 			mtx_unlock(&sc->sc_inbox_mtx);
 			break;
 		}
+		st = e.e_st;
 		ev = st->sync_state;
 		updates = st->sync_updates;
 		st->sync_state = PFSYNC_S_NONE;
@@ -414,7 +522,17 @@ pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc)
 
 		if (sc->sc_engine != NULL) {
 			now = pfsync_rs_now_ns();
-			pfsync_rs_fill_info(st, &info);
+			/*
+			 * Only the id is read from the state here (it never
+			 * changes and our reference keeps the memory); the rest
+			 * was taken by the hooks under the row lock.
+			 */
+			memset(&info, 0, sizeof(info));
+			pfsync_rs_fill_sid(st, &info.sid);
+			info.wire_proto = e.e_wire_proto;
+			info.rule_nosync = e.e_rule_nosync;
+			if (ev & PFSYNC_RS_EV_NOSYNC)
+				info.state_flags = PFSTATE_NOSYNC;
 			info.pending_updates = updates;
 			if (ev & PFSYNC_RS_EV_INSERTED)
 				pfsync_rs_on_state_inserted(sc->sc_engine, &info,
@@ -428,6 +546,11 @@ pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc)
 				    PFSYNC_RS_SLOT(st), now);
 		}
 		pf_release_state(st);
+		if (can_tx && pfsync_rs_txq_half_full(sc)) {
+			mtx_unlock(&sc->sc_engine_mtx);
+			pfsync_rs_tx_task(sc, 0);
+			mtx_lock(&sc->sc_engine_mtx);
+		}
 	}
 
 	for (;;) {
@@ -440,12 +563,11 @@ pfsync_rs_inbox_drain(struct pfsync_rs_softc *sc)
 		mtx_unlock(&sc->sc_inbox_mtx);
 		if (d == NULL)
 			break;
-		pfsync_rs_fill_info(d->d_st, &info);
 		if (sc->sc_engine == NULL ||
-		    pfsync_rs_on_defer_requested(sc->sc_engine, &info,
+		    pfsync_rs_on_defer_requested(sc->sc_engine, &d->d_info,
 		    PFSYNC_RS_SLOT(d->d_st), (uint64_t)(uintptr_t)d,
 		    pfsync_rs_now_ns()) == 0)
-			pfsync_rs_host_deferred_release(sc, (uintptr_t)d, 1);
+			pfsync_rs_defer_refused(sc, d);
 	}
 }
 
@@ -456,10 +578,40 @@ pfsync_rs_hook_task(void *arg, int pending __unused)
 
 	CURVNET_SET(sc->sc_vnet);
 	pfsync_rs_engine_enter(sc);
-	pfsync_rs_inbox_drain(sc);
+	pfsync_rs_inbox_drain(sc, 1);
 	pfsync_rs_engine_leave(sc);
 	CURVNET_RESTORE();
 }
+
+/*
+ * Records lost for lack of memory, kept apart from the stock counters: the
+ * engine's (bucket arena exhausted) and the inbox's (no chunk for a hook).
+ */
+SYSCTL_DECL(_net_pfsync_rs);
+static int
+pfsync_rs_sysctl_drops(SYSCTL_HANDLER_ARGS)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	uint64_t queue = 0, inbox = 0;
+	char buf[64];
+
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			queue = pfsync_rs_queue_drops(sc->sc_engine);
+		pfsync_rs_engine_leave(sc);
+		mtx_lock(&sc->sc_inbox_mtx);
+		inbox = sc->sc_inbox_dropped;
+		mtx_unlock(&sc->sc_inbox_mtx);
+	}
+	snprintf(buf, sizeof(buf), "queue %ju inbox %ju", (uintmax_t)queue,
+	    (uintmax_t)inbox);
+	return (sysctl_handle_string(oidp, buf, sizeof(buf), req));
+}
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, drops,
+    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, 0,
+    pfsync_rs_sysctl_drops, "A",
+    "Records lost for lack of memory: engine queue, hook inbox");
 
 void
 pfsync_rs_defer_init(struct pfsync_rs_softc *sc)
@@ -468,6 +620,8 @@ pfsync_rs_defer_init(struct pfsync_rs_softc *sc)
 
 	TAILQ_INIT(&sc->sc_defer_new);
 	TAILQ_INIT(&sc->sc_defer_free);
+	TAILQ_INIT(&sc->sc_defer_late);
+	callout_init(&sc->sc_defer_late_co, 1);
 	for (i = 0; i < PFSYNC_RS_DEFER_SLOTS; i++) {
 		sc->sc_defer_slots[i].d_sc = sc;
 		TAILQ_INSERT_TAIL(&sc->sc_defer_free, &sc->sc_defer_slots[i],
@@ -475,17 +629,23 @@ pfsync_rs_defer_init(struct pfsync_rs_softc *sc)
 	}
 }
 
-/* Give back deferrals the engine never saw (teardown, engine gone). */
+/*
+ * Give back deferrals the engine never saw or refused (teardown, engine
+ * gone).  sc_dying is set, so no new ones arrive.
+ */
 void
 pfsync_rs_defer_flush(struct pfsync_rs_softc *sc)
 {
 	struct pfsync_rs_deferral *d;
 
+	callout_drain(&sc->sc_defer_late_co);
 	for (;;) {
 		mtx_lock(&sc->sc_inbox_mtx);
 		d = TAILQ_FIRST(&sc->sc_defer_new);
 		if (d != NULL)
 			TAILQ_REMOVE(&sc->sc_defer_new, d, d_entry);
+		else if ((d = TAILQ_FIRST(&sc->sc_defer_late)) != NULL)
+			TAILQ_REMOVE(&sc->sc_defer_late, d, d_entry);
 		mtx_unlock(&sc->sc_inbox_mtx);
 		if (d == NULL)
 			break;
@@ -508,7 +668,15 @@ pfsync_rs_host_deferred_release(void *ctx, uint64_t token, int transmit)
 		return;		/* not a live token of ours */
 	st = d->d_st;
 	m = d->d_m;
+	/*
+	 * pf reads and writes state_flags under the state lock; the core never
+	 * calls an op with a row lock held, so taking it here cannot recurse.
+	 * The reference is dropped after the unlock: the last one frees the
+	 * state, and PF_STATE_UNLOCK finds the row from the state.
+	 */
+	PF_STATE_LOCK(st);
 	st->state_flags &= ~PFSTATE_ACK;
+	PF_STATE_UNLOCK(st);
 	if (transmit && sc->sc_sync_if != NULL) {
 		mtx_lock(&sc->sc_txq_mtx);
 		queued = mbufq_enqueue(&sc->sc_txq_data, m) == 0;

@@ -3,8 +3,13 @@
  * Private header of the pfsync-rs kernel shim.  One softc per VNET, created
  * with pfsync0 and destroyed with it.  Lock order (outermost first):
  *
- *   sc_cfg_sx  >  PF_RULES lock  >  sc_engine_mtx  >  pf hash-row locks
- *                                                   >  sc_inbox_mtx, sc_txq_mtx
+ *   sc_set_sx  >  sc_cfg_sx  >  PF_RULES lock  >  sc_engine_mtx
+ *       >  pf hash-row locks  >  sc_inbox_mtx, sc_txq_mtx
+ *
+ * sc_set_sx serialises SETs across their sleeping multicast joins;
+ * sc_cfg_sx is only held exclusive for the short swap that follows, so
+ * the tx task (which holds it shared around ip_output) never waits on a
+ * join or an M_WAITOK allocation.
  *
  * pf calls the hooks with a row lock held, so hooks only take the two leaf
  * mutexes: they park the event on the state (sync_list/sync_state) and the
@@ -35,6 +40,19 @@
 /* Deferred packets held at once per VNET (stock: 128 per bucket). */
 #define	PFSYNC_RS_DEFER_SLOTS	256
 
+/*
+ * Frames queued for the tx task.  A hook burst drained at once builds
+ * frames faster than one task can send them; the hook task transmits
+ * itself when the queue is half full, so the limit only bounds memory.
+ */
+#define	PFSYNC_RS_TXQ_LEN	1024
+
+/* Counters of packets refused in C before the engine (pfsync_io.c). */
+#define	PFSYNC_RS_RX_EARLY_IPACKETS	0
+#define	PFSYNC_RS_RX_EARLY_BADIF	1
+#define	PFSYNC_RS_RX_EARLY_BADTTL	2
+#define	PFSYNC_RS_RX_EARLY_N		3
+
 /* Largest pfsync payload the input path copies into one buffer. */
 #define	PFSYNC_RS_MAX_FRAME	65535
 
@@ -48,20 +66,34 @@ MALLOC_DECLARE(M_PFSYNC_RS);
 #define	PFSYNC_RS_EV_INSERTED	0x01
 #define	PFSYNC_RS_EV_UPDATED	0x02
 #define	PFSYNC_RS_EV_DELETED	0x04
-#define	PFSYNC_RS_EV_MASK	0x07
+#define	PFSYNC_RS_EV_NOSYNC	0x08	/* PFSTATE_NOSYNC when deleted */
+#define	PFSYNC_RS_EV_MASK	0x0f
+_Static_assert((PFSYNC_S_NONE & PFSYNC_RS_EV_MASK) != PFSYNC_S_NONE,
+    "event bits never spell PFSYNC_S_NONE");
 
-/* Inbox: a FIFO of parked states in chunks allocated with M_NOWAIT. */
+/*
+ * Inbox: a FIFO of parked states in chunks allocated with M_NOWAIT.  What
+ * the engine needs beyond the state's id is taken in the hook, under the
+ * row lock: by the time the task runs, an unlinked state's keys may be
+ * freed (pf_state_key_detach after the delete hook returns).
+ */
+struct pfsync_rs_inbox_ent {
+	struct pf_kstate	*e_st;		/* referenced */
+	uint8_t			 e_wire_proto;
+	uint8_t			 e_rule_nosync;
+};
 #define	PFSYNC_RS_INBOX_CHUNK	254
 struct pfsync_rs_inbox_chunk {
 	STAILQ_ENTRY(pfsync_rs_inbox_chunk) c_next;
 	u_int			 c_head, c_tail;
-	struct pf_kstate	*c_st[PFSYNC_RS_INBOX_CHUNK];
+	struct pfsync_rs_inbox_ent c_ent[PFSYNC_RS_INBOX_CHUNK];
 };
 
 struct pfsync_rs_deferral {
 	TAILQ_ENTRY(pfsync_rs_deferral) d_entry;
 	struct pfsync_rs_softc	*d_sc;
 	struct pf_kstate	*d_st;		/* referenced */
+	struct pfsync_rs_state_info d_info;	/* taken in the hook */
 	struct mbuf		*d_m;
 	int			 d_delivered;	/* handed to the engine */
 };
@@ -82,6 +114,9 @@ struct pfsync_rs_softc {
 	uint64_t		 sc_inbox_dropped;	/* no memory for a chunk */
 	TAILQ_HEAD(, pfsync_rs_deferral) sc_defer_new;	/* not yet delivered */
 	TAILQ_HEAD(, pfsync_rs_deferral) sc_defer_free;
+	/* Refused by the engine after the hook took them; see pfsync_pf.c. */
+	TAILQ_HEAD(, pfsync_rs_deferral) sc_defer_late;
+	struct callout		 sc_defer_late_co;
 	u_int			 sc_defer_used;
 	struct pfsync_rs_deferral sc_defer_slots[PFSYNC_RS_DEFER_SLOTS];
 	struct task		 sc_hook_task;
@@ -93,6 +128,7 @@ struct pfsync_rs_softc {
 	struct task		 sc_tx_task;
 
 	/* Configuration; written under sc_cfg_sx (exclusive) and the engine lock. */
+	struct sx		 sc_set_sx;
 	struct sx		 sc_cfg_sx;
 	struct pfsync_rs_config	 sc_cfg;
 	struct ifnet		*sc_sync_if;	/* if_ref'd */
@@ -100,6 +136,8 @@ struct pfsync_rs_softc {
 	struct ip_moptions	 sc_imo;
 	struct ip6_moptions	 sc_im6o;
 	int			 sc_in_input;	/* engine called from input */
+	/* Packets the input path refused before the engine, as stock counts. */
+	counter_u64_t		 sc_rx_early[PFSYNC_RS_RX_EARLY_N];
 	int			 sc_dying;
 };
 
@@ -118,7 +156,11 @@ VNET_DECLARE(u_int, pfsync_rs_ae_period_ms);
 #define	V_pfsync_rs_ae_period_ms	VNET(pfsync_rs_ae_period_ms)
 uint64_t	pfsync_rs_now_ns(void);
 
-/* pfsync_engine.c: entering and leaving the engine. */
+/*
+ * pfsync_engine.c: the module's private taskqueue (hook and tx tasks of
+ * every VNET), then entering and leaving the engine.
+ */
+extern struct taskqueue *pfsync_rs_tq;
 void	pfsync_rs_engine_enter(struct pfsync_rs_softc *);
 void	pfsync_rs_engine_leave(struct pfsync_rs_softc *);
 void	pfsync_rs_engine_leave_locked_work(struct pfsync_rs_softc *);
@@ -145,17 +187,26 @@ int	pfsync_rs_proto_register(void);
 void	pfsync_rs_proto_unregister(void);
 int	pfsync_rs_host_send(void *, const uint8_t *, size_t);
 void	pfsync_rs_tx_task(void *, int);
-int	pfsync_rs_multicast_setup(struct pfsync_rs_softc *, struct ifnet *,
-	    struct sockaddr_storage *);
+void	pfsync_rs_tx_kick(struct pfsync_rs_softc *);
+void	pfsync_rs_mopts_init(struct ip_moptions *, struct ip6_moptions *);
+int	pfsync_rs_multicast_setup(struct ifnet *, struct sockaddr_storage *,
+	    struct ip_moptions *, struct ip6_moptions *);
+void	pfsync_rs_mopts_leave(struct ip_moptions *, struct ip6_moptions *);
+void	pfsync_rs_mopts_swap(struct pfsync_rs_softc *, struct ip_moptions *,
+	    struct ip6_moptions *);
 void	pfsync_rs_multicast_cleanup(struct pfsync_rs_softc *);
 void	pfsync_rs_bpf_tap(struct pfsync_rs_softc *, struct mbuf *, int);
 const struct in6_addr *pfsync_rs_default_group6(void);
+struct pfsyncstats;
+void	pfsync_rs_input_stats(struct pfsync_rs_softc *, struct pfsyncstats *);
+void	pfsync_rs_input_stats_clear(struct pfsync_rs_softc *);
 
 /* pfsync_pf.c */
 void	pfsync_rs_hooks_install(void);
 void	pfsync_rs_hooks_remove(void);
+void	pfsync_rs_hooks_quiesce(void);
 void	pfsync_rs_hook_task(void *, int);
-void	pfsync_rs_inbox_drain(struct pfsync_rs_softc *);
+void	pfsync_rs_inbox_drain(struct pfsync_rs_softc *, int);
 void	pfsync_rs_defer_init(struct pfsync_rs_softc *);
 void	pfsync_rs_defer_flush(struct pfsync_rs_softc *);
 void	pfsync_rs_inbox_init(struct pfsync_rs_softc *);

@@ -60,6 +60,8 @@ impl<X: FrameExtension, H: Host> Io for EngineIo<'_, X, H> {
 
     fn request_update(&mut self, id: &StateId) {
         self.engine.request_state_update(self.now, *id);
+        // A repair round may ask for more than a bucket's arena holds.
+        self.engine.send_if_full(self.now, id, &mut *self.host);
     }
 
     fn delete_state(&mut self, id: &StateId) {

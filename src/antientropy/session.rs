@@ -194,6 +194,33 @@ enum WalkGoal {
     PeerCopies,
 }
 
+/// What a sliced walk for DETAIL entries is for.
+enum EntriesGoal {
+    /// Answer a DETAIL_REQ of round `round`: our own states, sent as DETAIL.
+    Reply { round: u32 },
+    /// Compare the peer's DETAIL entries with our copies of its states.
+    Reconcile {
+        peer: [u8; 4],
+        theirs: Vec<(StateId, u64)>,
+    },
+}
+
+/// The (id, fingerprint) list of one creator's states in some buckets,
+/// gathered over several timer calls (`Config::walk_slice` states each) so
+/// a received DETAIL_REQ or DETAIL never walks the table where it arrives
+/// (the kernel's network thread, under pf's rules lock).
+struct EntriesWalk {
+    goal: EntriesGoal,
+    creator: [u8; 4],
+    bits: u8,
+    /// Sorted.
+    buckets: Vec<u32>,
+    cursor: TableCursor,
+    entries: Vec<(StateId, u64)>,
+    failed: bool,
+    resume_at: Instant,
+}
+
 /// A digest computation spread over several calls.
 struct Walk {
     goal: WalkGoal,
@@ -230,6 +257,9 @@ pub struct Session {
     confirm_at: Option<Instant>,
     frame: Vec<u8>,
     walk: Option<Walk>,
+    /// Sliced DETAIL walks: answering a request, reconciling a reply.
+    reply_walk: Option<EntriesWalk>,
+    reconcile_walk: Option<EntriesWalk>,
     /// Hash buffer of sliced walks, reserved for `2^max_bits` buckets when
     /// the session is created and reused by every walk.
     walk_buf: Vec<u64>,
@@ -279,6 +309,8 @@ impl Session {
             confirm_at: None,
             frame,
             walk: None,
+            reply_walk: None,
+            reconcile_walk: None,
             walk_buf,
             compare_due: false,
             stats: Stats::default(),
@@ -287,6 +319,12 @@ impl Session {
 
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The node's pf hostid changed (`set hostid` in pf.conf): its own
+    /// states are those created under the new one from now on.
+    pub fn set_hostid(&mut self, hostid: [u8; 4]) {
+        self.hostid = hostid;
     }
 
     pub fn config(&self) -> &Config {
@@ -319,6 +357,8 @@ impl Session {
             self.confirm_at,
             peer_deadline,
             pending_deadline,
+            self.reply_walk.as_ref().map(|w| w.resume_at),
+            self.reconcile_walk.as_ref().map(|w| w.resume_at),
         ]
         .into_iter()
         .flatten()
@@ -329,13 +369,27 @@ impl Session {
         if self.walk.as_ref().is_some_and(|w| w.resume_at <= now) {
             self.advance_walk(now, io);
         }
+        if self.reply_walk.as_ref().is_some_and(|w| w.resume_at <= now) {
+            if let Some(w) = self.reply_walk.take() {
+                self.advance_entries(w, now, io);
+            }
+        }
+        if self
+            .reconcile_walk
+            .as_ref()
+            .is_some_and(|w| w.resume_at <= now)
+        {
+            if let Some(w) = self.reconcile_walk.take() {
+                self.advance_entries(w, now, io);
+            }
+        }
         if self.walk.is_none() && self.next_digest.is_some_and(|t| t <= now) {
             self.next_digest = Some(now + self.config.period);
             if self.config.walk_slice == 0 {
                 self.send_digest(io);
             } else {
                 let own = self.hostid;
-                self.begin_walk(now, WalkGoal::CountOwn, own, 0, io);
+                self.begin_walk(now, WalkGoal::CountOwn, own, 0, true, io);
             }
         }
         let digest_overdue = self
@@ -353,7 +407,10 @@ impl Session {
             // An incomplete reply would make absent entries look like deletions.
             self.pending = None;
         }
-        if self.confirm_at.is_some_and(|t| t <= now) && self.pending.is_none() {
+        if self.confirm_at.is_some_and(|t| t <= now)
+            && self.pending.is_none()
+            && self.reconcile_walk.is_none()
+        {
             self.confirm_at = None;
             let mut buckets = Vec::new();
             let bits = self.peer.as_ref().map_or(self.config.min_bits, |p| p.bits);
@@ -382,7 +439,7 @@ impl Session {
         }
         match msg.kind {
             Kind::Digest => self.on_digest(now, &msg, io),
-            Kind::DetailReq => self.on_detail_request(&msg, io),
+            Kind::DetailReq => self.on_detail_request(now, &msg, io),
             Kind::Detail => self.on_detail(now, &msg, io),
         }
         true
@@ -480,13 +537,15 @@ impl Session {
         }
     }
 
-    /// Starts a sliced walk towards `goal` and takes its first slice.
+    /// Starts a sliced walk towards `goal` and, when `inline` (called from
+    /// the timer), takes its first slice; otherwise the timer takes it.
     fn begin_walk<I: Io>(
         &mut self,
         now: Instant,
         goal: WalkGoal,
         creator: [u8; 4],
         bits: u8,
+        inline: bool,
         io: &mut I,
     ) {
         let hashes = if goal == WalkGoal::CountOwn {
@@ -513,7 +572,9 @@ impl Session {
             hashes,
             resume_at: now,
         });
-        self.advance_walk(now, io);
+        if inline {
+            self.advance_walk(now, io);
+        }
     }
 
     /// Visits the next `walk_slice` states of the walk in progress and, when
@@ -547,7 +608,7 @@ impl Session {
         match goal {
             WalkGoal::CountOwn => {
                 let bits = self.bits_for(w.counted);
-                self.begin_walk(now, WalkGoal::OwnDigest, creator, bits, io);
+                self.begin_walk(now, WalkGoal::OwnDigest, creator, bits, true, io);
             }
             WalkGoal::OwnDigest => {
                 // Every change already folded into the hashes leaves ahead of the digest.
@@ -568,7 +629,7 @@ impl Session {
         }
         if self.walk.is_none() && core::mem::take(&mut self.compare_due) {
             if let Some((sender, b)) = self.peer.as_ref().map(|p| (p.sender, p.bits)) {
-                self.begin_walk(now, WalkGoal::PeerCopies, sender, b, io);
+                self.begin_walk(now, WalkGoal::PeerCopies, sender, b, true, io);
             }
         }
     }
@@ -659,14 +720,16 @@ impl Session {
         // Consumed: a lost chunk is not waited for twice.
         p.missing = 0;
         let (bits, sender, peer_in_sync) = (p.bits, p.sender, p.in_sync);
-        if !peer_in_sync || !io.in_sync() || self.pending.is_some() {
+        if !peer_in_sync || !io.in_sync() || self.pending.is_some() || self.reconcile_walk.is_some()
+        {
             return;
         }
         if self.config.walk_slice != 0 {
             if self.walk.is_some() {
                 self.compare_due = true;
             } else {
-                self.begin_walk(now, WalkGoal::PeerCopies, sender, bits, io);
+                // Reached on receipt of a digest: the timer walks.
+                self.begin_walk(now, WalkGoal::PeerCopies, sender, bits, false, io);
             }
             return;
         }
@@ -748,7 +811,7 @@ impl Session {
         });
     }
 
-    fn on_detail_request<I: Io>(&mut self, msg: &Message<'_>, io: &mut I) {
+    fn on_detail_request<I: Io>(&mut self, now: Instant, msg: &Message<'_>, io: &mut I) {
         let mut wanted = Vec::new();
         for b in msg.requested_buckets() {
             if !push(&mut wanted, b) {
@@ -758,14 +821,44 @@ impl Session {
         }
         wanted.sort_unstable();
         let bits = msg.bits;
+        if self.config.walk_slice != 0 {
+            if self.reply_walk.is_some() {
+                // One answer at a time; the peer's round times out and the
+                // next digest asks again.
+                self.stats.ignored += 1;
+                return;
+            }
+            self.reply_walk = Some(EntriesWalk {
+                goal: EntriesGoal::Reply { round: msg.round },
+                creator: self.hostid,
+                bits,
+                buckets: wanted,
+                cursor: TableCursor::START,
+                entries: Vec::new(),
+                failed: false,
+                resume_at: now,
+            });
+            return;
+        }
         io.flush();
         let Some(entries) = self.entries_in(self.hostid, bits, &wanted, io) else {
             self.stats.no_memory += 1;
             return;
         };
+        self.send_details(msg.round, bits, &entries, io);
+    }
+
+    /// Sends `entries` as DETAIL frames answering round `round`.
+    fn send_details<I: Io>(
+        &mut self,
+        round: u32,
+        bits: u8,
+        entries: &[(StateId, u64)],
+        io: &mut I,
+    ) {
         let mut at = 0usize;
         loop {
-            let sent = self.with_writer(io, Kind::Detail, msg.round, bits, 0, 0, |w| {
+            let sent = self.with_writer(io, Kind::Detail, round, bits, 0, 0, |w| {
                 let mut n = 0;
                 for (id, fp) in entries.iter().skip(at) {
                     if !w.push_entry(id, *fp) {
@@ -807,7 +900,69 @@ impl Session {
         }
         if p.replies_done >= p.replies_expected {
             if let Some(done) = self.pending.take() {
-                self.reconcile(now, done, io);
+                if self.config.walk_slice == 0 {
+                    self.reconcile(now, done, io);
+                } else {
+                    // The timer walks our copies; no other round starts
+                    // meanwhile (compare_digest checks reconcile_walk).
+                    self.reconcile_walk = Some(EntriesWalk {
+                        goal: EntriesGoal::Reconcile {
+                            peer: done.peer,
+                            theirs: done.theirs,
+                        },
+                        creator: done.peer,
+                        bits: done.bits,
+                        buckets: done.buckets,
+                        cursor: TableCursor::START,
+                        entries: Vec::new(),
+                        failed: false,
+                        resume_at: now,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Visits the next `walk_slice` states for a DETAIL walk and, when the
+    /// table is exhausted, sends the answer or reconciles.
+    fn advance_entries<I: Io>(&mut self, mut w: EntriesWalk, now: Instant, io: &mut I) {
+        let budget = self.config.walk_slice.max(1);
+        let limit = self.config.max_detail_entries;
+        let mut walked = 0u64;
+        let (creator, bits) = (w.creator, w.bits);
+        let (buckets, entries, failed) = (&w.buckets, &mut w.entries, &mut w.failed);
+        let more = io.walk_slice(&mut w.cursor, budget, &mut |v| {
+            walked += 1;
+            if v.id.creatorid == creator
+                && buckets.binary_search(&bucket_of(v.id, bits)).is_ok()
+                && (entries.len() >= limit || !push(entries, (*v.id, fingerprint(&v))))
+            {
+                *failed = true;
+            }
+        });
+        self.stats.states_walked += walked;
+        self.stats.walk_slices += 1;
+        if w.failed {
+            self.stats.no_memory += 1;
+            return;
+        }
+        if more {
+            w.resume_at = now + self.config.walk_pause;
+            match w.goal {
+                EntriesGoal::Reply { .. } => self.reply_walk = Some(w),
+                EntriesGoal::Reconcile { .. } => self.reconcile_walk = Some(w),
+            }
+            return;
+        }
+        w.entries.sort_unstable();
+        match w.goal {
+            EntriesGoal::Reply { round } => {
+                // Changes folded into the entries leave ahead of them.
+                io.flush();
+                self.send_details(round, bits, &w.entries, io);
+            }
+            EntriesGoal::Reconcile { peer, theirs } => {
+                self.compare_entries(now, peer, theirs, &w.entries, io);
             }
         }
     }
@@ -819,13 +974,25 @@ impl Session {
             peer,
             bits,
             buckets,
-            mut theirs,
+            theirs,
             ..
         } = done;
         let Some(mine) = self.entries_in(peer, bits, &buckets, io) else {
             self.stats.no_memory += 1;
             return;
         };
+        self.compare_entries(now, peer, theirs, &mine, io);
+    }
+
+    /// The comparison half of [`Session::reconcile`]; `mine` is sorted.
+    fn compare_entries<I: Io>(
+        &mut self,
+        now: Instant,
+        peer: [u8; 4],
+        mut theirs: Vec<(StateId, u64)>,
+        mine: &[(StateId, u64)],
+        io: &mut I,
+    ) {
         theirs.sort_unstable();
         let mut found = Vec::new();
         let (mut a, mut b) = (theirs.iter().peekable(), mine.iter().peekable());
@@ -982,9 +1149,18 @@ mod tests {
         }
     }
 
-    /// Drives both sessions' timers and shuttles frames until both are quiet.
-    fn run_sliced(owner: &mut Session, a: &mut Fake, copy: &mut Session, b: &mut Fake) -> Instant {
+    /// Drives both sessions' timers and shuttles frames until both are
+    /// quiet. Returns the time and how many states were walked while a
+    /// received message was handled (the kernel does that in the network
+    /// thread, under pf's rules lock).
+    fn run_sliced(
+        owner: &mut Session,
+        a: &mut Fake,
+        copy: &mut Session,
+        b: &mut Fake,
+    ) -> (Instant, u64) {
         let mut t = Instant::from_secs(1);
+        let mut on_receipt = 0;
         for _ in 0..2000 {
             for (s, io) in [(&mut *owner, &mut *a), (&mut *copy, &mut *b)] {
                 if s.poll_timeout().is_some_and(|d| d <= t) {
@@ -992,17 +1168,21 @@ mod tests {
                 }
             }
             for f in core::mem::take(&mut a.sent) {
+                let before = copy.stats().states_walked;
                 copy.on_extension(t, extension_region(&f), b);
+                on_receipt += copy.stats().states_walked - before;
             }
             for f in core::mem::take(&mut b.sent) {
+                let before = owner.stats().states_walked;
                 owner.on_extension(t, extension_region(&f), a);
+                on_receipt += owner.stats().states_walked - before;
             }
             if !b.requested.is_empty() && copy.walk.is_none() && owner.walk.is_none() {
                 break;
             }
             t = t + Duration::from_millis(1);
         }
-        t
+        (t, on_receipt)
     }
 
     #[test]
@@ -1027,17 +1207,21 @@ mod tests {
             owner.poll_timeout(),
             Some(Instant::from_secs(1) + config.walk_pause)
         );
-        run_sliced(&mut owner, &mut a, &mut copy, &mut b);
+        let (_, on_receipt) = run_sliced(&mut owner, &mut a, &mut copy, &mut b);
+        // Issue 11 item 14: DETAIL_REQ and DETAIL are answered by walks on
+        // the timer too, never while the received frame is handled.
+        assert_eq!(on_receipt, 0, "states walked on receipt");
         let requested: Vec<u64> = b
             .requested
             .iter()
             .map(|id| u64::from_be_bytes(id.id))
             .collect();
         assert_eq!(requested, vec![77]);
-        // Count and hash passes on the owner (1000 states each, 64 per
-        // slice), one comparison pass on the copy: each slice is bounded.
-        assert_eq!(owner.stats().walk_slices, 2 * 16);
-        assert_eq!(copy.stats().walk_slices, 16);
+        // Count, hash and DETAIL passes on the owner (1000 states each, 64
+        // per slice), comparison and reconcile passes on the copy: each
+        // slice is bounded.
+        assert_eq!(owner.stats().walk_slices, 3 * 16);
+        assert_eq!(copy.stats().walk_slices, 2 * 16);
         assert_eq!(owner.stats().digests_sent, 1);
         // The hash pass used the buffer reserved at creation, which is back
         // for the next round (no allocation per round).

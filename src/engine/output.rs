@@ -24,6 +24,43 @@ impl<X: FrameExtension> Engine<X> {
         }
     }
 
+    /// Sends the bucket of `id` at once if a record made it outgrow a frame
+    /// (stock sends a frame as soon as it fills). For hosts that call the
+    /// state entry points outside pf's locks, one event after another (the
+    /// kernel shim's inbox drain): without it a burst fills the bucket's
+    /// arena before the next `handle_timeout` and records are lost. Only the
+    /// whole frames leave; the rest keeps its flush deadline.
+    pub fn send_if_full<H: Host>(&mut self, now: Instant, id: &StateId, host: &mut H) {
+        let bi = self.bucket_of(id);
+        if self.bucket_is_full(now, bi) {
+            self.send_bucket(now, bi, host);
+        }
+    }
+
+    /// [`Engine::send_if_full`] for every bucket (after a received frame,
+    /// whose answers may have filled any of them).
+    pub fn send_full<H: Host>(&mut self, now: Instant, host: &mut H) {
+        for bi in 0..self.buckets.len() {
+            if self.bucket_is_full(now, bi) {
+                self.send_bucket(now, bi, host);
+            }
+        }
+    }
+
+    fn bucket_is_full(&self, now: Instant, bi: usize) -> bool {
+        self.buckets.get(bi).is_some_and(|b| {
+            b.push_reason == PushReason::Full && b.flush_at.is_some_and(|t| t <= now)
+        })
+    }
+
+    /// Takes pf's current host id and ruleset checksum, which change
+    /// without a reconfiguration (`pfctl -f`, `set hostid`): every frame
+    /// built afterwards carries them, as stock reads them at send time.
+    pub fn set_pf_identity(&mut self, hostid: [u8; 4], ruleset_checksum: [u8; 16]) {
+        self.config.hostid = hostid;
+        self.config.ruleset_checksum = ruleset_checksum;
+    }
+
     /// Sends every bucket that holds anything, now.
     pub(crate) fn send_all<H: Host>(&mut self, now: Instant, host: &mut H, reason: PushReason) {
         for bi in 0..self.buckets.len() {

@@ -78,7 +78,9 @@ pub struct ExtraStats {
     /// Events a state machine had no use for in its current state.
     pub fsm_unexpected: u64,
     /// Records not queued because a bucket's arena was exhausted (the host
-    /// did not run `handle_timeout` while hooks kept queuing).
+    /// did not run `handle_timeout` or `send_if_full` while hooks kept
+    /// queuing): real losses, exported to the kernel as
+    /// `net.pfsync.rs.drops`.
     pub queue_overflow: u64,
     /// CLR/BUS records not queued because the bucket already held 8.
     pub plus_dropped: u64,

@@ -21,6 +21,9 @@ struct Fake {
     imported: Vec<StateId>,
     demotion: i32,
     released: Vec<(u64, c_int)>,
+    /// pf's live `V_pf_status.hostid` and `pf_chksum`.
+    hostid: [u8; 4],
+    cksum: [u8; 16],
 }
 
 fn record(id: &StateId) -> StateRecord {
@@ -183,6 +186,19 @@ unsafe extern "C" fn f_release(ctx: *mut c_void, token: u64, transmit: c_int) {
     unsafe { fake(ctx) }.released.push((token, transmit));
 }
 
+unsafe extern "C" fn f_pf_status(ctx: *mut c_void, hostid: *mut u8, cksum: *mut u8) {
+    // SAFETY: as in f_send; the core passes 4 and 16 writable bytes.
+    let (f, h, c) = unsafe {
+        (
+            fake(ctx),
+            &mut *hostid.cast::<[u8; 4]>(),
+            &mut *cksum.cast::<[u8; 16]>(),
+        )
+    };
+    *h = f.hostid;
+    *c = f.cksum;
+}
+
 const OPS: sys::pfsync_rs_host_ops = sys::pfsync_rs_host_ops {
     state_lookup: Some(f_lookup),
     state_import: Some(f_import),
@@ -195,6 +211,7 @@ const OPS: sys::pfsync_rs_host_ops = sys::pfsync_rs_host_ops {
     send: Some(f_send),
     carp_demote: Some(f_demote),
     deferred_release: Some(f_release),
+    pf_status: Some(f_pf_status),
 };
 
 fn config(syncdev: &str) -> sys::pfsync_rs_config {
@@ -242,6 +259,7 @@ fn running_engine(fake: &mut Fake, release: u32) -> *mut sys::pfsync_rs_engine {
 }
 
 fn running_engine_as(fake: &mut Fake, release: u32, hostid: [u8; 4]) -> *mut sys::pfsync_rs_engine {
+    fake.hostid = hostid;
     let ctx = (fake as *mut Fake).cast::<c_void>();
     let eng = pfsync_rs_engine_create(
         sys::PFSYNC_RS_ABI_VERSION,
@@ -850,4 +868,213 @@ fn two_shims_with_anti_entropy_repair_a_lost_insert_without_a_bulk_update() {
     ));
     pfsync_rs_engine_destroy(a);
     pfsync_rs_engine_destroy(b);
+}
+
+/// Records of `action` over every frame in `frames`.
+fn records_of(frames: &[Vec<u8>], action: crate::wire::Action) -> u64 {
+    frames
+        .iter()
+        .flat_map(|f| FrameReader::new(f).unwrap())
+        .filter_map(|e| match e {
+            Ok(Event::Section { action: a, count }) if a == action as u8 => Some(u64::from(count)),
+            _ => None,
+        })
+        .sum()
+}
+
+fn numbered(n: u64) -> StateId {
+    StateId {
+        id: n.to_be_bytes(),
+        creatorid: [1, 2, 3, 4],
+    }
+}
+
+/// Issue 11 item 2: the shim's inbox drain calls the state entry points back
+/// to back, with no timer call in between, and only lets the tx task send
+/// after the drain. Every record must still reach the wire.
+#[test]
+fn one_drain_of_100k_inserts_and_100k_deletes_loses_no_record() {
+    const N: u64 = 100_000;
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let mut now = run_timers(eng, 2_000, 2_000_000_000);
+
+    // States the peer already knows (their INS went out long ago).
+    let mut old = vec![[0u8; 12]; N as usize];
+    for (i, slot) in old.iter_mut().enumerate() {
+        pfsync_rs_slot_init(slot.as_mut_ptr());
+        now += 1_000;
+        pfsync_rs_on_state_inserted(eng, &info(&numbered(i as u64)), slot.as_mut_ptr(), now);
+        if i % 64 == 63 {
+            now = run_timers(eng, now, now);
+        }
+    }
+    now = run_timers(eng, now + 1, now + 1_500_000_000);
+    fake.sent.clear();
+
+    // One drain: a new state created and an old one deleted, 100,000 times.
+    let mut new = vec![[0u8; 12]; N as usize];
+    for (i, slot) in new.iter_mut().enumerate() {
+        pfsync_rs_slot_init(slot.as_mut_ptr());
+        let i = i as u64;
+        pfsync_rs_on_state_inserted(eng, &info(&numbered(N + i)), slot.as_mut_ptr(), now);
+        pfsync_rs_on_state_deleted(eng, &info(&numbered(i)), old[i as usize].as_mut_ptr(), now);
+    }
+    run_timers(eng, now, now + 1_500_000_000);
+
+    let ins = records_of(&fake.sent, crate::wire::Action::Ins1500);
+    let del = records_of(&fake.sent, crate::wire::Action::DelC);
+    assert_eq!((ins, del), (N, N), "INS_1500 and DEL_C records sent");
+    assert_eq!(pfsync_rs_queue_drops(eng), 0);
+    pfsync_rs_engine_destroy(eng);
+}
+
+/// Issue 11 item 4: `pfctl -f` changes pf's ruleset checksum after pfsync0
+/// was configured (rc.d/pf runs after pfsync), and nothing reconfigures
+/// pfsync0; stock copies the live checksum into every frame header and
+/// uses the live hostid as the creatorid of its BUS records.
+#[test]
+fn frames_carry_pf_checksum_and_hostid_as_they_are_when_sent() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let mut now = run_timers(eng, 2_000, 2_000_000_000);
+    fake.cksum = [0xab; 16];
+    fake.hostid = [9, 8, 7, 6];
+    fake.sent.clear();
+
+    let mut slot = [0u8; 12];
+    pfsync_rs_slot_init(slot.as_mut_ptr());
+    now += 1_000;
+    pfsync_rs_on_state_inserted(eng, &info(&numbered(77)), slot.as_mut_ptr(), now);
+    // A peer's bulk request, answered with BUS START/END from us.
+    let mut req = std::vec![0u8; 64];
+    let mut b = crate::wire::builder::FrameBuilder::new(&mut req, 64).unwrap();
+    b.push_upd_req(&crate::wire::UpdReq {
+        state: StateId::BULK_REQUEST,
+    })
+    .unwrap();
+    let n = b.finish([0; 16], true);
+    pfsync_rs_on_frame_received(eng, req.as_ptr(), n, &rx_meta(n), now);
+    run_timers(eng, now, now + 3_000_000_000);
+
+    assert!(!fake.sent.is_empty());
+    for f in &fake.sent {
+        assert_eq!(
+            f[4..20],
+            [0xab; 16],
+            "pfcksum of a frame sent after the change"
+        );
+    }
+    let bus: Vec<[u8; 4]> = fake
+        .sent
+        .iter()
+        .flat_map(|f| FrameReader::new(f).unwrap())
+        .filter_map(|e| match e {
+            Ok(Event::Message(crate::wire::reader::Message::Bus(b))) => Some(b.creatorid),
+            _ => None,
+        })
+        .collect();
+    assert!(!bus.is_empty(), "a BUS answer");
+    assert!(bus.iter().all(|c| *c == [9, 8, 7, 6]), "{bus:?}");
+    pfsync_rs_engine_destroy(eng);
+}
+
+/// Issue 11 item 8: pf's defer hook must decide at once whether pfsync keeps
+/// the packet. If it answers yes and the engine later refuses, the packet is
+/// let go while pf_test() still works on it (`ifconfig pfsync0 defer up`
+/// before `syncdev`). The hook's verdict must be the engine's, in every case.
+#[test]
+fn the_defer_hook_accepts_exactly_what_the_engine_keeps() {
+    for (syncdev, defer, up, nosync) in
+        (0..16).map(|b| (b & 1 != 0, b & 2 != 0, b & 4 != 0, b & 8 != 0))
+    {
+        let mut fake = Fake::default();
+        let ctx = (&mut fake as *mut Fake).cast::<c_void>();
+        let hostid = [1u8, 2, 3, 4];
+        let eng = pfsync_rs_engine_create(1, RELEASE_15, &OPS, ctx, hostid.as_ptr(), 7, 0);
+        let mut cfg = config(if syncdev { "em1" } else { "" });
+        cfg.flags = if defer { sys::PFSYNC_RS_CFG_DEFER } else { 0 };
+        assert_eq!(pfsync_rs_on_config_changed(eng, &cfg, 1_000), 0);
+        pfsync_rs_on_running_changed(eng, c_int::from(up), 2_000);
+        let id = numbered(5);
+        let mut i = info(&id);
+        if nosync {
+            i.state_flags = 0x0008;
+        }
+        let hook = pfsync_rs_defer_policy(&i, cfg.flags, c_int::from(up), c_int::from(syncdev));
+        let mut slot = [0u8; 12];
+        pfsync_rs_slot_init(slot.as_mut_ptr());
+        let kept = pfsync_rs_on_defer_requested(eng, &i, slot.as_mut_ptr(), 42, 3_000);
+        assert_eq!(
+            hook, kept,
+            "syncdev {syncdev} defer {defer} up {up} nosync {nosync}"
+        );
+        pfsync_rs_engine_destroy(eng);
+    }
+}
+
+/// Issue 11 item 13: the shim installs a SET's interface and peer, asks the
+/// engine, and puts its old values back when the engine refuses. That is
+/// only all-or-nothing if a refused configuration leaves the engine as it
+/// was: same message version, same flags, no bulk request for the new one.
+#[test]
+fn a_refused_configuration_changes_nothing_in_the_engine() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let now = run_timers(eng, 2_000, 6_000_000_000);
+    let (version, flags) = (
+        pfsync_rs_effective_version(eng),
+        pfsync_rs_status_flags(eng),
+    );
+    fake.sent.clear();
+    let mut cfg = config("em2");
+    cfg.version = 1400;
+    cfg.flags = sys::PFSYNC_RS_CFG_DEFER;
+    cfg.ifmtu = 40;
+    assert_ne!(pfsync_rs_on_config_changed(eng, &cfg, now + 1), 0);
+    assert_eq!(pfsync_rs_effective_version(eng), version);
+    assert_eq!(pfsync_rs_status_flags(eng), flags);
+    run_timers(eng, now + 1, now + 100_000_000);
+    let requests = records_of(&fake.sent, crate::wire::Action::UpdReq);
+    assert_eq!(requests, 0, "no bulk request for the refused interface");
+    pfsync_rs_engine_destroy(eng);
+}
+
+/// Issue 11 item 17: stock's pfsync6_input counts pfsyncs_ipackets and its
+/// pfsync_tx counts pfsyncs_opackets for both families; ipackets6 and
+/// opackets6 stay 0, and `netstat -s -p pfsync` shows IPv6 sync there.
+#[test]
+fn ipv6_traffic_is_counted_where_stock_counts_it() {
+    let mut fake = Fake::default();
+    let ctx = (&mut fake as *mut Fake).cast::<c_void>();
+    let hostid = [1u8, 2, 3, 4];
+    let eng = pfsync_rs_engine_create(1, RELEASE_15, &OPS, ctx, hostid.as_ptr(), 7, 0);
+    let mut cfg = config("em1");
+    cfg.syncpeer_af = sys::PFSYNC_RS_AF_INET6 as u8;
+    assert_eq!(pfsync_rs_on_config_changed(eng, &cfg, 1_000), 0);
+    pfsync_rs_on_running_changed(eng, 1, 2_000);
+    let now = run_timers(eng, 2_000, 2_000_000_000);
+    let sent = fake.sent.len() as u64;
+    assert!(sent > 0);
+    let frame = fake.sent[0].clone();
+    let mut meta = rx_meta(frame.len());
+    meta.af = sys::PFSYNC_RS_AF_INET6 as u8;
+    pfsync_rs_on_frame_received(eng, frame.as_ptr(), frame.len(), &meta, now + 1);
+
+    let mut stats = [0u8; 400];
+    assert_eq!(
+        pfsync_rs_stats_export(eng, stats.as_mut_ptr().cast(), 400),
+        0
+    );
+    assert_eq!(
+        (stat(&stats, 0), stat(&stats, 1)),
+        (1, 0),
+        "ipackets, ipackets6"
+    );
+    assert_eq!(
+        (stat(&stats, 12), stat(&stats, 13)),
+        (fake.sent.len() as u64, 0),
+        "opackets, opackets6"
+    );
+    pfsync_rs_engine_destroy(eng);
 }

@@ -5,8 +5,10 @@
 //! digest walks (2^16 buckets) are allocated when it is enabled, fallibly (a
 //! refusal is counted in onomem by the allocator). Per round the session
 //! still allocates, fallibly, the peer's digest and the DETAIL lists, never
-//! per frame. Its digest walks are sliced (`Config::walk_slice` states per
-//! timer call), so pf's table is never walked whole in one call for them.
+//! per frame. Its walks (digests, and the DETAIL lists a received
+//! DETAIL_REQ or DETAIL asks for) are sliced (`Config::walk_slice` states per
+//! timer call) and run from the timer only, so pf's table is never walked
+//! whole in one call, nor in the network thread under the rules lock.
 
 use alloc::vec::Vec;
 use core::ffi::c_int;
@@ -67,6 +69,13 @@ impl KernelAntiEntropy {
             period_ms,
             rx,
         })
+    }
+}
+
+impl KernelAntiEntropy {
+    /// pf's hostid changed: our own states are those of the new creator.
+    pub fn set_hostid(&mut self, hostid: [u8; 4]) {
+        self.session.set_hostid(hostid);
     }
 }
 

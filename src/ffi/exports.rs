@@ -45,13 +45,27 @@ fn now(ns: u64) -> Instant {
 }
 
 impl KernelEngine {
-    /// The shim's clock for this call, remembered for teardown.
+    /// The shim's clock for this call, remembered for teardown. Every entry
+    /// that may send calls it first, so it also takes pf's live hostid and
+    /// checksum (issue 11 item 4).
     pub(crate) fn tick(&mut self, now_ns: u64) -> Instant {
         let t = now(now_ns);
         if t > self.last_now {
             self.last_now = t;
         }
+        self.refresh_pf_identity();
         t
+    }
+
+    fn refresh_pf_identity(&mut self) {
+        let (hostid, cksum) = self.host.pf_status();
+        let cfg = self.engine.config();
+        if cfg.hostid != hostid || cfg.ruleset_checksum != cksum {
+            self.engine.set_pf_identity(hostid, cksum);
+            if let Some(ae) = self.anti_entropy.as_mut() {
+                ae.set_hostid(hostid);
+            }
+        }
     }
 }
 
@@ -195,12 +209,9 @@ pub(crate) extern "C" fn pfsync_rs_on_frame_received(
     if meta.pf_running == 0 {
         return;
     }
+    // tick() reads pf's checksum through `pf_status`; local_pf_cksum is
+    // the same value, kept in the struct for the ABI's layout.
     let now = k.tick(now_ns);
-    if meta.local_pf_cksum != k.engine.config().ruleset_checksum {
-        let mut cfg = *k.engine.config();
-        cfg.ruleset_checksum = meta.local_pf_cksum;
-        let _ = k.engine.on_config_changed(now, &cfg, &mut k.host);
-    }
     let rx = RxMeta {
         family: if meta.af as u32 == sys::PFSYNC_RS_AF_INET6 {
             IpFamily::V6
@@ -212,6 +223,7 @@ pub(crate) extern "C" fn pfsync_rs_on_frame_received(
     };
     k.engine.on_frame_received(now, rx, bytes, &mut k.host);
     anti_entropy::after_frame(k, now);
+    k.engine.send_full(now, &mut k.host);
 }
 
 #[no_mangle]
@@ -228,6 +240,26 @@ pub(crate) extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_
         sys::PFSYNC_RS_POLICY_SYNC
     };
     verdict as c_int
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_defer_policy(
+    st: *const sys::pfsync_rs_state_info,
+    cfg_flags: u32,
+    running: c_int,
+    has_syncdev: c_int,
+) -> c_int {
+    // SAFETY: the shim passes NULL or its local info for the call.
+    let Some(st) = (unsafe { st.as_ref() }) else {
+        return 0;
+    };
+    // The conditions of Engine::on_defer_requested, which are all the shim
+    // can know in the hook; the engine's own answer comes later.
+    let keep = cfg_flags & sys::PFSYNC_RS_CFG_DEFER != 0
+        && running != 0
+        && has_syncdev != 0
+        && st.state_flags & PFSTATE_NOSYNC == 0;
+    c_int::from(keep)
 }
 
 #[no_mangle]
@@ -271,8 +303,12 @@ fn with_state(
     };
     let mut s = convert::slot_from_bytes(bytes);
     let t = k.tick(now_ns);
-    f(k, t, &info(st), &mut s);
+    let i = info(st);
+    f(k, t, &i, &mut s);
     *bytes = convert::slot_to_bytes(&s);
+    // The shim calls these from its inbox drain, with no pf lock held, so a
+    // frame that just filled can be built (and queued for the tx task) now.
+    k.engine.send_if_full(t, &i.id, &mut k.host);
 }
 
 #[no_mangle]
@@ -473,11 +509,14 @@ pub(crate) extern "C" fn pfsync_rs_on_config_changed(
     let Some(c) = (unsafe { cfg.as_ref() }) else {
         return EINVAL;
     };
-    let new = match convert::engine_config(c, k.engine.config(), k.release) {
+    let mut new = match convert::engine_config(c, k.engine.config(), k.release) {
         Ok(n) => n,
         Err(e) => return e,
     };
     let t = k.tick(now_ns);
+    // The copy in `c` may be older than what tick() just read from pf.
+    new.hostid = k.engine.config().hostid;
+    new.ruleset_checksum = k.engine.config().ruleset_checksum;
     match k.engine.on_config_changed(t, &new, &mut k.host) {
         Ok(()) => 0,
         Err(e) => config_error(e),
@@ -584,6 +623,14 @@ pub(crate) extern "C" fn pfsync_rs_stats_export(
     // SAFETY: the shim passes its local struct pfsyncstats of `len` bytes.
     let buf = unsafe { core::slice::from_raw_parts_mut(out.cast::<u8>(), len) };
     let mut stats = since(k.engine.stats(), &k.stats_base);
+    // Stock counts IPv6 sync in ipackets/opackets (pfsync6_input, pfsync_tx)
+    // and never touches the *6 counters; netstat readers expect that.
+    stats.ipackets = stats
+        .ipackets
+        .saturating_add(core::mem::take(&mut stats.ipackets6));
+    stats.opackets = stats
+        .opackets
+        .saturating_add(core::mem::take(&mut stats.opackets6));
     stats.opackets = stats.opackets.saturating_sub(k.tx_failures);
     stats.oerrors = stats.oerrors.saturating_add(k.tx_failures);
     let nomem = crate::ffi::kalloc::failures().saturating_sub(k.alloc_failures_base);
@@ -608,6 +655,15 @@ pub(crate) extern "C" fn pfsync_rs_stats_clear(eng: *mut sys::pfsync_rs_engine) 
         k.stats_base = *k.engine.stats();
         k.alloc_failures_base = crate::ffi::kalloc::failures();
         k.tx_failures = 0;
+    }
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_queue_drops(eng: *const sys::pfsync_rs_engine) -> u64 {
+    // SAFETY: contract of `engine` (read-only use).
+    match unsafe { engine(eng.cast_mut()) } {
+        Some(k) => k.engine.extra_stats().queue_overflow,
+        None => 0,
     }
 }
 

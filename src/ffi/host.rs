@@ -45,6 +45,7 @@ type ExportFn =
 type SendFn = unsafe extern "C" fn(*mut c_void, *const u8, usize) -> c_int;
 type DemoteFn = unsafe extern "C" fn(*mut c_void, i32, *const core::ffi::c_char);
 type ReleaseFn = unsafe extern "C" fn(*mut c_void, u64, c_int);
+type PfStatusFn = unsafe extern "C" fn(*mut c_void, *mut u8, *mut u8);
 
 /// The shim's operations, checked non-NULL once at engine creation.
 #[derive(Clone, Copy)]
@@ -60,6 +61,7 @@ pub struct Ops {
     send: SendFn,
     demote: DemoteFn,
     release: ReleaseFn,
+    pf_status: PfStatusFn,
 }
 
 impl Ops {
@@ -77,6 +79,7 @@ impl Ops {
             send: t.send?,
             demote: t.carp_demote?,
             release: t.deferred_release?,
+            pf_status: t.pf_status?,
         })
     }
 }
@@ -92,6 +95,17 @@ impl KernelHost {
     /// engine guarantees that the operations accept it for the engine's life.
     pub fn new(ops: Ops, ctx: *mut c_void) -> KernelHost {
         KernelHost { ops, ctx }
+    }
+}
+
+impl KernelHost {
+    /// pf's hostid and ruleset checksum as they are now.
+    pub fn pf_status(&mut self) -> ([u8; 4], [u8; 16]) {
+        let mut hostid = [0u8; 4];
+        let mut cksum = [0u8; 16];
+        // SAFETY: as in `lookup`; the op writes 4 and 16 bytes into locals.
+        unsafe { (self.ops.pf_status)(self.ctx, hostid.as_mut_ptr(), cksum.as_mut_ptr()) };
+        (hostid, cksum)
     }
 }
 
