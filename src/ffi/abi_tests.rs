@@ -1078,3 +1078,72 @@ fn ipv6_traffic_is_counted_where_stock_counts_it() {
     );
     pfsync_rs_engine_destroy(eng);
 }
+
+/// One drain of `n` inserts, `n` updates (two each, folded by the shim into
+/// one call as `pending_updates`) and `n` deletes of other, already-sent
+/// states, through the C entry points exactly as the shim's inbox drain
+/// calls them. Kept out of line so callgrind can count it alone.
+#[inline(never)]
+fn drain_burst(
+    eng: *mut sys::pfsync_rs_engine,
+    new: &mut [[u8; 12]],
+    old: &mut [[u8; 12]],
+    base: u64,
+    now: u64,
+) {
+    let n = new.len() as u64;
+    for (i, (a, b)) in new.iter_mut().zip(old.iter_mut()).enumerate() {
+        let i = i as u64;
+        pfsync_rs_slot_init(a.as_mut_ptr());
+        pfsync_rs_on_state_inserted(eng, &info(&numbered(base + n + i)), a.as_mut_ptr(), now);
+        let mut up = info(&numbered(base + n + i));
+        up.pending_updates = 2;
+        pfsync_rs_on_state_updated(eng, &up, a.as_mut_ptr(), now);
+        pfsync_rs_on_state_deleted(eng, &info(&numbered(base + i)), b.as_mut_ptr(), now);
+    }
+}
+
+/// Cost of the kernel's drain path per event (docs/engine.md, the design
+/// question of issue 11): `PFSYNC_BENCH_N=N cargo test --release
+/// --features kernel --lib drain_cost -- --ignored --nocapture`, under
+/// callgrind with `--toggle-collect='*drain_burst*'` for N and 2N.
+#[test]
+#[ignore]
+fn drain_cost() {
+    let n: u64 = std::env::var("PFSYNC_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let mut now = run_timers(eng, 2_000, 2_000_000_000);
+    let mut old = vec![[0u8; 12]; n as usize];
+    for (i, slot) in old.iter_mut().enumerate() {
+        pfsync_rs_slot_init(slot.as_mut_ptr());
+        now += 1_000;
+        pfsync_rs_on_state_inserted(eng, &info(&numbered(i as u64)), slot.as_mut_ptr(), now);
+    }
+    now = run_timers(eng, now + 1, now + 1_500_000_000);
+    fake.sent.clear();
+    fake.sent.reserve(4 * n as usize);
+    let mut new = vec![[0u8; 12]; n as usize];
+    // Three seconds later: the updates are not "recently touched" pushes.
+    now += 3_000_000_000;
+    let t = std::time::Instant::now();
+    drain_burst(eng, &mut new, &mut old, 0, now);
+    let wall = t.elapsed();
+    let frames = fake.sent.len();
+    run_timers(eng, now, now + 1_500_000_000);
+    let ins = records_of(&fake.sent, crate::wire::Action::Ins1500);
+    let del = records_of(&fake.sent, crate::wire::Action::DelC);
+    std::println!(
+        "events {} frames_during_drain {} ins {} del {} drops {} wall_ns_per_event {}",
+        3 * n,
+        frames,
+        ins,
+        del,
+        pfsync_rs_queue_drops(eng),
+        wall.as_nanos() / u128::from(3 * n)
+    );
+    pfsync_rs_engine_destroy(eng);
+}
