@@ -160,7 +160,7 @@ impl<X: FrameExtension> Engine<X> {
     /// Bytes a full bulk frame occupies on the link (IP header included).
     fn frame_bytes_estimate(&self) -> u64 {
         let budget = self.frame_budget();
-        let rec = self.config.version.state_len();
+        let rec = self.bulk_record_len();
         let per_frame = budget.saturating_sub(
             crate::engine::queues::EMPTY_FRAME_LEN + crate::engine::queues::SUBHEADER_LEN,
         ) / rec;
@@ -191,9 +191,14 @@ impl<X: FrameExtension> Engine<X> {
             let (sent_bytes, finished) = self.bulk_send_frame(now, host);
             self.bulk_send.tokens = self.bulk_send.tokens.saturating_sub(sent_bytes);
             if finished {
-                let elapsed = now
-                    .saturating_since(self.bulk_send.request_received)
-                    .as_secs();
+                // OpenBSD's BUS END carries 0; FreeBSD's the seconds the
+                // bulk took, which its receiver checks.
+                let elapsed = if self.config.speaks_openbsd() {
+                    0
+                } else {
+                    now.saturating_since(self.bulk_send.request_received)
+                        .as_secs()
+                };
                 self.queue_plus(
                     now,
                     0,
@@ -217,11 +222,13 @@ impl<X: FrameExtension> Engine<X> {
     /// cost on the link and whether the walk reached the end of the table.
     fn bulk_send_frame<H: Host>(&mut self, now: Instant, host: &mut H) -> (u64, bool) {
         let version = self.config.version;
-        let action = version.upd_action();
-        let len = version.state_len();
+        let openbsd = self.config.speaks_openbsd();
+        let queue = crate::engine::queues::Queue::upd_for(openbsd, version);
+        let action = queue.action();
+        let len = queue.record_len();
         let budget = self.frame_budget();
         let mut buf = core::mem::take(&mut self.frame);
-        let mut w = FrameWriter::new(&mut buf, budget);
+        let mut w = FrameWriter::with_dialect(&mut buf, budget, openbsd);
         let mut finished = false;
         while w.fits(action, len) {
             let Some(s) = host.next_state(&mut self.bulk_send.cursor) else {
@@ -231,9 +238,13 @@ impl<X: FrameExtension> Engine<X> {
             if !self.bulk_eligible(&s) {
                 continue;
             }
-            let exported = w
-                .record(action, len)
-                .is_some_and(|out| host.export_state(&s.id, version, out));
+            let exported = w.record(action, len).is_some_and(|out| {
+                if openbsd {
+                    host.export_state_openbsd(&s.id, out)
+                } else {
+                    host.export_state(&s.id, version, out)
+                }
+            });
             if exported {
                 w.commit(len);
                 self.extra.bulk_states += 1;
@@ -253,6 +264,12 @@ impl<X: FrameExtension> Engine<X> {
 
         self.frame = buf;
         (cost, finished)
+    }
+
+    /// Bytes of one full state in the dialect spoken.
+    fn bulk_record_len(&self) -> usize {
+        crate::engine::queues::Queue::upd_for(self.config.speaks_openbsd(), self.config.version)
+            .record_len()
     }
 
     fn bulk_eligible(&self, s: &StateSnapshot) -> bool {

@@ -1,7 +1,9 @@
 //! Assembling outgoing frames: sections of records under a byte budget.
 //!
 //! `FrameWriter` lays out `header | (subheader + records)* | EOF` in a caller
-//! buffer, opening a section when the action changes and refusing a record
+//! buffer (OpenBSD's dialect: `header | (subheader + records)*`, version 6,
+//! each subheader giving its record length in 4-byte words, no EOF, the
+//! checksum field zero, as OpenBSD's `pfsync_slice_write` does), opening a section when the action changes and refusing a record
 //! that would push the frame (EOF and extension trailer included) past the
 //! budget. Record bodies are written by the caller into the slice it is
 //! handed; the byte layouts of header, subheader and the small records come
@@ -18,23 +20,46 @@ pub struct FrameWriter<'a> {
     len: usize,
     /// Offset of the open section's subheader, its action and record count.
     section: Option<(usize, Action, u16)>,
+    /// Record length of the open section (OpenBSD writes it in the subheader).
+    section_record_len: usize,
     records: u32,
     /// Records written per action, for `oacts`.
     pub per_action: [u32; ACTION_COUNT],
+    openbsd: bool,
 }
 
 impl<'a> FrameWriter<'a> {
     /// A writer over `buf` for frames of at most `budget` bytes (before any
     /// extension trailer). The buffer must be at least `budget` long.
     pub fn new(buf: &'a mut [u8], budget: usize) -> FrameWriter<'a> {
+        FrameWriter::with_dialect(buf, budget, false)
+    }
+
+    /// A writer of OpenBSD frames when `openbsd`, else of FreeBSD ones.
+    pub fn with_dialect(buf: &'a mut [u8], budget: usize, openbsd: bool) -> FrameWriter<'a> {
         let budget = budget.min(buf.len());
         FrameWriter {
             buf,
             budget,
             len: HEADER_LEN,
             section: None,
+            section_record_len: 0,
             records: 0,
             per_action: [0; ACTION_COUNT],
+            openbsd,
+        }
+    }
+
+    /// True when the frame gets an EOF subheader (FreeBSD only).
+    pub fn has_eof(&self) -> bool {
+        !self.openbsd
+    }
+
+    fn eof_room(&self) -> usize {
+        if self.openbsd {
+            0
+        } else {
+            SUBHEADER_LEN
         }
     }
 
@@ -66,7 +91,7 @@ impl<'a> FrameWriter<'a> {
             Some((_, a, count)) if a == action && count < u16::MAX => 0,
             Some(_) | None => SUBHEADER_LEN,
         };
-        self.len + sub + record_len + SUBHEADER_LEN <= self.budget
+        self.len + sub + record_len + self.eof_room() <= self.budget
     }
 
     /// Space for one record of `action`, opening a section if needed. The
@@ -80,6 +105,7 @@ impl<'a> FrameWriter<'a> {
             Some(_) | None => {
                 self.close_section();
                 self.section = Some((self.len, action, 0));
+                self.section_record_len = record_len;
                 self.len += SUBHEADER_LEN;
             }
         }
@@ -107,9 +133,14 @@ impl<'a> FrameWriter<'a> {
                 // Nothing was committed: take the subheader back.
                 self.len = at;
             } else if let Some(sub) = self.buf.get_mut(at..at + SUBHEADER_LEN) {
+                let len_words = if self.openbsd {
+                    u8::try_from(self.section_record_len / 4).unwrap_or(0)
+                } else {
+                    0
+                };
                 let _ = crate::wire::Subheader {
                     action: action as u8,
-                    len_words: 0,
+                    len_words,
                     count,
                 }
                 .emit(sub);
@@ -120,6 +151,9 @@ impl<'a> FrameWriter<'a> {
     /// Closes the frame with EOF and the header; returns its length.
     pub fn finish(&mut self, checksum: &[u8; 16]) -> usize {
         self.close_section();
+        if self.openbsd {
+            return self.write_header(crate::wire::header::VERSION_OPENBSD, &[0; 16]);
+        }
         if let Some(eof) = self.buf.get_mut(self.len..self.len + SUBHEADER_LEN) {
             let _ = crate::wire::Subheader {
                 action: Action::Eof as u8,
@@ -129,10 +163,14 @@ impl<'a> FrameWriter<'a> {
             .emit(eof);
             self.len += SUBHEADER_LEN;
         }
+        self.write_header(crate::wire::header::VERSION_FREEBSD, checksum)
+    }
+
+    fn write_header(&mut self, version: u8, checksum: &[u8; 16]) -> usize {
         let len = u16::try_from(self.len).unwrap_or(u16::MAX);
         if let Some(h) = self.buf.get_mut(..HEADER_LEN) {
             let _ = crate::wire::Header {
-                version: crate::wire::header::VERSION_FREEBSD,
+                version,
                 len,
                 pfcksum: *checksum,
             }

@@ -19,7 +19,9 @@
 //! in `struct pf_kstate` (`sync_state`, `sync_updates`, `sync_list`,
 //! `pfsync_time`). See `engine/mod.rs` for why the slot lives in the host.
 
-use crate::wire::{IfName, MsgVersion, Peer, StateId, StateRecord, WirePeer};
+use crate::wire::{
+    IfName, MsgVersion, OpenBsdState, Peer, StateChecks, StateId, StateRecord, WirePeer,
+};
 
 /// `PFSTATE_NOSYNC`: never synchronise this state.
 pub const PFSTATE_NOSYNC: u16 = 0x0008;
@@ -369,6 +371,23 @@ pub trait Host {
     /// `PFSTATE_ACK` so the peer answers with INS_ACK (stock sets the flag on
     /// the state itself). False if the state is gone.
     fn export_state(&mut self, id: &StateId, version: MsgVersion, out: &mut [u8]) -> bool;
+
+    /// OpenBSD dialect: serialises a state as OpenBSD's 264-byte `struct
+    /// pfsync_state` into `out` (the same `PFSTATE_ACK` rule as
+    /// [`Host::export_state`]). False if the state is gone. The default
+    /// exports format 1500 and converts it, which loses the routing domains
+    /// and the stack-side table (format 1500 has neither); a host that keeps
+    /// them (OpenBSD's pf, the simulator) overrides this.
+    fn export_state_openbsd(&mut self, id: &StateId, out: &mut [u8]) -> bool {
+        let mut full = [0u8; MsgVersion::V1500.state_len()];
+        if !self.export_state(id, MsgVersion::V1500, &mut full) {
+            return false;
+        }
+        match StateRecord::decode(&full, MsgVersion::V1500, StateChecks::Update) {
+            Ok(record) => OpenBsdState::from_record(&record).emit(out).is_ok(),
+            Err(_) => false,
+        }
+    }
 
     /// Transmits one frame (pfsync header to end, IP header not included).
     fn send_frame(&mut self, frame: &[u8]) -> Result<(), SendError>;

@@ -14,8 +14,10 @@ use crate::engine::{
     MergeOutcome, PeerUpdate, ReqEvent, RxMeta, SendEvent, SyncSlot, PFSTATE_ACK, PFSTATE_NOSYNC,
 };
 use crate::time::Instant;
+use crate::wire::openbsd::PFTM_MAX as OPENBSD_PFTM_MAX;
 use crate::wire::{
-    Action, BusStatus, Error, FrameReader, MessageRef, StateId, StateRecord, StateView, ViewEvent,
+    Action, BusStatus, Error, FrameReader, MessageRef, OpenBsdState, StateId, StateRecord,
+    StateView, ViewEvent, WirePeer,
 };
 
 impl<X: FrameExtension> Engine<X> {
@@ -67,7 +69,10 @@ impl<X: FrameExtension> Engine<X> {
                 return;
             }
         };
-        let checksum_match = reader.header().pfcksum == self.config.ruleset_checksum;
+        // OpenBSD never sends its ruleset checksum (the field stays zero) and
+        // never imports with PFSYNC_SI_CKSUM.
+        let openbsd = self.config.speaks_openbsd();
+        let checksum_match = !openbsd && reader.header().pfcksum == self.config.ruleset_checksum;
         for event in reader {
             match event {
                 Ok(ViewEvent::Section { action, count }) => {
@@ -76,6 +81,11 @@ impl<X: FrameExtension> Engine<X> {
                     }
                 }
                 Ok(ViewEvent::Message(m)) => self.on_message(now, m, checksum_match, host),
+                Ok(ViewEvent::Rejected { reason, .. }) if openbsd && reason.is_import_check() => {
+                    // pf_state_import refuses it: OpenBSD counts `badstate`
+                    // for an UPD (and nothing for an INS; counted here too).
+                    self.stats.badstate += 1;
+                }
                 Ok(ViewEvent::Rejected { action, reason, .. }) => {
                     if reason.is_import_check() {
                         match Action::from_u8(action) {
@@ -144,6 +154,10 @@ impl<X: FrameExtension> Engine<X> {
             MessageRef::DelC(d) => self.on_del_c(now, &d.state, host),
             MessageRef::Bus(b) => match b.status {
                 BusStatus::Start => self.bulk_request_event(now, ReqEvent::BusStart, host),
+                // OpenBSD sends `endtime` 0 and does not look at it.
+                BusStatus::End if self.config.speaks_openbsd() => {
+                    self.bulk_request_event(now, ReqEvent::BusEnd, host)
+                }
                 BusStatus::End => {
                     if self.bulk_req.end_is_current(now, b.endtime) {
                         self.bulk_request_event(now, ReqEvent::BusEnd, host);
@@ -157,10 +171,16 @@ impl<X: FrameExtension> Engine<X> {
             },
             // Stock without IPSEC steps over TDB records; pf-only hosts have no SAs.
             MessageRef::Tdb(_) => {}
-            // Only the OpenBSD dialect yields these; the engine speaks FreeBSD.
-            MessageRef::OpenBsdIns(_) | MessageRef::OpenBsdUpd(_) | MessageRef::OpenBsdDel(_) => {
-                self.stats.badact += 1;
-            }
+            // Only the OpenBSD dialect yields these.
+            MessageRef::OpenBsdIns(rec) => match OpenBsdState::decode(rec, true) {
+                Ok(state) => self.on_openbsd_ins(now, &state, host),
+                Err(_) => self.stats.badval += 1,
+            },
+            MessageRef::OpenBsdUpd(rec) => match OpenBsdState::decode(rec, false) {
+                Ok(state) => self.on_openbsd_upd(now, &state, host),
+                Err(_) => self.stats.badval += 1,
+            },
+            MessageRef::OpenBsdDel(id) => self.on_del_c(now, &id, host),
         }
     }
 
@@ -259,6 +279,54 @@ impl<X: FrameExtension> Engine<X> {
         }
     }
 
+    /// OpenBSD's INS (`pfsync_in_ins`): imported; an existing state is left
+    /// alone and, as in OpenBSD, not counted in `pfsyncstats`.
+    fn on_openbsd_ins<H: Host>(&mut self, now: Instant, state: &OpenBsdState, host: &mut H) {
+        let record = state.to_record();
+        let request = ImportRequest {
+            source: ImportSource::Insert,
+            checksum_match: false,
+            slot: SyncSlot::touched_at(now.as_secs()),
+        };
+        match host.import_state(&record, &request) {
+            Ok(()) => {
+                if record.state_flags & PFSTATE_ACK != 0 {
+                    self.queue_ins_ack(now, record.id, host);
+                }
+            }
+            Err(ImportError::Exists) => self.extra.ins_existing += 1,
+            Err(ImportError::Refused) => self.stats.badstate += 1,
+        }
+    }
+
+    /// OpenBSD's full UPD (`pfsync_in_upd`): merged into a known state, else
+    /// imported (`badstate` if that fails).
+    fn on_openbsd_upd<H: Host>(&mut self, now: Instant, state: &OpenBsdState, host: &mut H) {
+        let update = PeerUpdate {
+            src: WirePeer::encode(&state.src),
+            dst: WirePeer::encode(&state.dst),
+            timeout: state.timeout,
+        };
+        if let Some(outcome) = self.merge(now, &state.id, &update, host) {
+            self.after_merge(now, &state.id, outcome, host);
+            return;
+        }
+        let record = state.to_record();
+        let request = ImportRequest {
+            source: ImportSource::Update,
+            checksum_match: false,
+            slot: SyncSlot::touched_at(now.as_secs()),
+        };
+        match host.import_state(&record, &request) {
+            Ok(()) => {
+                if record.state_flags & PFSTATE_ACK != 0 {
+                    self.queue_ins_ack(now, record.id, host);
+                }
+            }
+            Err(_) => self.stats.badstate += 1,
+        }
+    }
+
     fn merge<H: Host>(
         &mut self,
         now: Instant,
@@ -287,7 +355,14 @@ impl<X: FrameExtension> Engine<X> {
         let mut slot = outcome.slot;
         let mut dirty = false;
         if slot.deferred != 0 {
-            self.undefer(now, id, &mut slot, Fate::Drop, host);
+            // OpenBSD takes the peer's update as its answer and sends the
+            // packet on (`pfsync_deferred`); FreeBSD drops it.
+            let fate = if self.config.speaks_openbsd() {
+                Fate::ReleaseAck
+            } else {
+                Fate::Drop
+            };
+            self.undefer(now, id, &mut slot, fate, host);
             dirty = true;
         }
         if outcome.stale_sides > 0 {
@@ -354,6 +429,12 @@ impl<X: FrameExtension> Engine<X> {
             self.stats.badstate += 1;
             return;
         };
+        let openbsd = self.config.speaks_openbsd();
+        if openbsd && (s.timeout >= OPENBSD_PFTM_MAX || s.state_flags & PFSTATE_NOSYNC != 0) {
+            // OpenBSD treats a state being unlinked or not synced as unknown.
+            self.stats.badstate += 1;
+            return;
+        }
         if s.state_flags & PFSTATE_NOSYNC != 0 {
             return;
         }
@@ -365,14 +446,7 @@ impl<X: FrameExtension> Engine<X> {
             .and_then(|b| b.queued(slot.queue_index, id));
         let replace = match queued {
             // Already going out in full.
-            Some(
-                Queue::Ins1301
-                | Queue::Ins1400
-                | Queue::Ins1500
-                | Queue::Upd1301
-                | Queue::Upd1400
-                | Queue::Upd1500,
-            ) => false,
+            Some(q) if q.is_full_state() => false,
             // Being deleted: the DEL_C answers.
             Some(Queue::DelC) => false,
             Some(Queue::InsAck | Queue::UpdC | Queue::UpdReq) => {
@@ -381,11 +455,11 @@ impl<X: FrameExtension> Engine<X> {
                 }
                 true
             }
-            None => true,
+            Some(_) | None => true,
         };
         if replace {
             slot.queue_index = self
-                .enqueue(now, bi, Queue::upd(self.config.version), *id)
+                .enqueue(now, bi, Queue::upd_for(openbsd, self.config.version), *id)
                 .unwrap_or(SyncSlot::NOT_QUEUED);
             host.store_slot(id, slot);
         }

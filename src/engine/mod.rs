@@ -146,9 +146,13 @@ pub struct Config {
     /// Bulk request: retries after the first request before giving up
     /// (stock `PFSYNC_MAX_BULKTRIES`, 12: 13 requests in all).
     pub bulk_max_tries: u8,
-    /// Which receiver's rules frames are read with: `FreeBsd15` accepts
-    /// actions 15/16 (format 1500); `FreeBsd14` refuses them as `badact`,
-    /// exactly like a 14.x peer (used to simulate one).
+    /// The protocol dialect. `FreeBsd15` and `FreeBsd14` send FreeBSD's
+    /// frames (header version 5, format `version`) and read frames with that
+    /// release's rules: 15 accepts actions 15/16 (format 1500), 14 refuses
+    /// them as `badact`, exactly like a 14.x peer (used to simulate one).
+    /// `OpenBsd` speaks OpenBSD's pfsync v6 both ways, sending and receiving
+    /// as OpenBSD's if_pfsync.c does (docs/openbsd.md); `version` is then
+    /// unused. Start from [`Config::openbsd`] for OpenBSD's timings.
     pub receive_dialect: crate::wire::Dialect,
 }
 
@@ -178,6 +182,26 @@ impl Config {
             bulk_max_tries: 12,
             receive_dialect: crate::wire::Dialect::FreeBsd15,
         }
+    }
+
+    /// OpenBSD's defaults for host `hostid` (if_pfsync.c v1.332): the
+    /// OpenBSD dialect, bulk requests every 2 s, 12 of them in all, a CARP
+    /// demotion of 32 while the bulk runs, and bulk frames one per 20 ms (the
+    /// rate below is a full 1500-byte frame every 20 ms).
+    pub const fn openbsd(hostid: [u8; 4]) -> Config {
+        let mut c = Config::new(hostid);
+        c.receive_dialect = crate::wire::Dialect::OpenBsd;
+        c.bulk_request_timeout = Duration::from_secs(2);
+        c.bulk_max_tries = 11;
+        c.carp_demotion_factor = 32;
+        c.bulk_rate_bytes_per_sec = 1500 * 50;
+        c.bulk_tick = Duration::from_millis(20);
+        c
+    }
+
+    /// True when the engine speaks OpenBSD's protocol.
+    pub const fn speaks_openbsd(&self) -> bool {
+        matches!(self.receive_dialect, crate::wire::Dialect::OpenBsd)
     }
 
     /// Bytes of IP header in front of each frame.
@@ -476,7 +500,12 @@ impl<X: FrameExtension> Engine<X> {
             }
         }
         slot.queue_index = self
-            .enqueue(now, bi, Queue::ins(self.config.version), info.id)
+            .enqueue(
+                now,
+                bi,
+                Queue::ins_for(self.config.speaks_openbsd(), self.config.version),
+                info.id,
+            )
             .unwrap_or(SyncSlot::NOT_QUEUED);
         InsertOutcome::Queued
     }
@@ -512,7 +541,10 @@ impl<X: FrameExtension> Engine<X> {
         {
             return;
         }
-        if slot.deferred != 0 {
+        // OpenBSD lets only the peer's answer or the timeout release a
+        // deferred packet; FreeBSD releases it on the state's next update.
+        let openbsd = self.config.speaks_openbsd();
+        if slot.deferred != 0 && !openbsd {
             self.undefer(now, &info.id, slot, deferral_release_on_update(), host);
         }
         // The update that queues a record is not a fold (stock starts
@@ -525,6 +557,8 @@ impl<X: FrameExtension> Engine<X> {
         };
         let mut urgent = false;
         match b.queued(slot.queue_index, &info.id) {
+            // OpenBSD counts folds only into updates, not into a queued INS.
+            Some(Queue::InsOpenBsd) => {}
             Some(
                 Queue::Ins1301
                 | Queue::Ins1400
@@ -532,6 +566,7 @@ impl<X: FrameExtension> Engine<X> {
                 | Queue::Upd1301
                 | Queue::Upd1400
                 | Queue::Upd1500
+                | Queue::UpdOpenBsd
                 | Queue::UpdC,
             ) => {
                 if info.proto == IPPROTO_TCP && b.bump_updates(slot.queue_index, updates) >= maxupd
@@ -613,12 +648,13 @@ impl<X: FrameExtension> Engine<X> {
         }
         match queued {
             // The peer never heard of it: dropping the INS is enough.
-            Some(Queue::Ins1301 | Queue::Ins1400 | Queue::Ins1500) => {}
+            Some(Queue::Ins1301 | Queue::Ins1400 | Queue::Ins1500 | Queue::InsOpenBsd) => {}
             Some(
                 Queue::InsAck
                 | Queue::Upd1301
                 | Queue::Upd1400
                 | Queue::Upd1500
+                | Queue::UpdOpenBsd
                 | Queue::UpdC
                 | Queue::DelC
                 | Queue::UpdReq,
@@ -663,7 +699,9 @@ impl<X: FrameExtension> Engine<X> {
             return false;
         }
         let bi = self.bucket_of(&info.id);
-        if slot.flags & SyncSlot::UPDATED != 0 {
+        // (OpenBSD releases nothing on a local update, so there this
+        // deferral stands.)
+        if slot.flags & SyncSlot::UPDATED != 0 && !self.config.speaks_openbsd() {
             // pf raises no update for the packet that created the state, so
             // an update reported before this deferral came from a later
             // packet (the host delivered its events in a batch): stock would

@@ -93,8 +93,14 @@ impl<X: FrameExtension> Engine<X> {
         let budget = self.frame_budget();
         let has_plus = pending_plus.iter().any(Option::is_some);
         let mut buf = core::mem::take(&mut self.frame);
-        let mut w = FrameWriter::new(&mut buf, budget);
-        'queues: for queue in Queue::ALL {
+        let openbsd = self.config.speaks_openbsd();
+        let mut w = FrameWriter::with_dialect(&mut buf, budget, openbsd);
+        let order: &[Queue] = if openbsd {
+            &Queue::OPENBSD_ORDER
+        } else {
+            &Queue::ALL
+        };
+        'queues: for &queue in order {
             while let Some(id) = self.buckets.get(bi).and_then(|b| b.front(queue)) {
                 let action = queue.action();
                 let len = queue.record_len();
@@ -171,7 +177,7 @@ impl<X: FrameExtension> Engine<X> {
             None => match queue {
                 Queue::UpdC => match host.lookup(id) {
                     Some(s) => w.record(action, len).is_some_and(|out| {
-                        crate::wire::UpdC {
+                        let upd_c = crate::wire::UpdC {
                             id: id.id,
                             src: s.src,
                             dst: s.dst,
@@ -179,12 +185,18 @@ impl<X: FrameExtension> Engine<X> {
                             expire: 0,
                             timeout: s.timeout,
                             state_flags: 0,
+                        };
+                        if self.config.speaks_openbsd() {
+                            upd_c.emit_openbsd(out).is_ok()
+                        } else {
+                            upd_c.emit(out).is_ok()
                         }
-                        .emit(out)
-                        .is_ok()
                     }),
                     None => false,
                 },
+                Queue::InsOpenBsd | Queue::UpdOpenBsd => w
+                    .record(action, len)
+                    .is_some_and(|out| host.export_state_openbsd(id, out)),
                 Queue::InsAck => w
                     .record(action, len)
                     .is_some_and(|out| crate::wire::InsAck { state: *id }.emit(out).is_ok()),
@@ -221,8 +233,10 @@ impl<X: FrameExtension> Engine<X> {
             return;
         }
         let mut per_action = w.per_action;
-        if let Some(n) = per_action.get_mut(Action::Eof as usize) {
-            *n += 1;
+        if w.has_eof() {
+            if let Some(n) = per_action.get_mut(Action::Eof as usize) {
+                *n += 1;
+            }
         }
         let len = w.finish(&self.config.ruleset_checksum);
         match reason {

@@ -51,10 +51,13 @@ pub enum Queue {
     UpdC = 7,
     DelC = 8,
     UpdReq = 9,
+    /// OpenBSD's INS and UPD (264-byte `struct pfsync_state`).
+    InsOpenBsd = 10,
+    UpdOpenBsd = 11,
 }
 
 impl Queue {
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 12;
     pub const ALL: [Queue; Queue::COUNT] = [
         Queue::Ins1301,
         Queue::Ins1400,
@@ -66,6 +69,20 @@ impl Queue {
         Queue::UpdC,
         Queue::DelC,
         Queue::UpdReq,
+        Queue::InsOpenBsd,
+        Queue::UpdOpenBsd,
+    ];
+
+    /// OpenBSD's section order (its `PFSYNC_S_*` queues: IACK, UPD_C, DEL,
+    /// INS, UPD), then the update requests OpenBSD sends in frames of their
+    /// own. The FreeBSD queues never fill in this dialect.
+    pub const OPENBSD_ORDER: [Queue; 6] = [
+        Queue::InsAck,
+        Queue::UpdC,
+        Queue::DelC,
+        Queue::InsOpenBsd,
+        Queue::UpdOpenBsd,
+        Queue::UpdReq,
     ];
 
     pub const fn ins(version: MsgVersion) -> Queue {
@@ -74,6 +91,39 @@ impl Queue {
             MsgVersion::V1400 => Queue::Ins1400,
             MsgVersion::V1500 => Queue::Ins1500,
         }
+    }
+
+    /// The full-state queues of OpenBSD's dialect when `openbsd`, else of
+    /// message format `version`.
+    pub const fn ins_for(openbsd: bool, version: MsgVersion) -> Queue {
+        if openbsd {
+            Queue::InsOpenBsd
+        } else {
+            Queue::ins(version)
+        }
+    }
+
+    pub const fn upd_for(openbsd: bool, version: MsgVersion) -> Queue {
+        if openbsd {
+            Queue::UpdOpenBsd
+        } else {
+            Queue::upd(version)
+        }
+    }
+
+    /// True for the queues of full states (INS/UPD of any format).
+    pub const fn is_full_state(self) -> bool {
+        matches!(
+            self,
+            Queue::Ins1301
+                | Queue::Ins1400
+                | Queue::Ins1500
+                | Queue::Upd1301
+                | Queue::Upd1400
+                | Queue::Upd1500
+                | Queue::InsOpenBsd
+                | Queue::UpdOpenBsd
+        )
     }
 
     pub const fn upd(version: MsgVersion) -> Queue {
@@ -100,6 +150,10 @@ impl Queue {
             Queue::UpdC => Action::UpdC,
             Queue::DelC => Action::DelC,
             Queue::UpdReq => Action::UpdReq,
+            // OpenBSD's INS (13) and UPD (14) share their numbers with
+            // FreeBSD's 1400 formats; only the record differs.
+            Queue::InsOpenBsd => Action::Ins1400,
+            Queue::UpdOpenBsd => Action::Upd1400,
         }
     }
 
@@ -109,7 +163,12 @@ impl Queue {
             Queue::Ins1301 | Queue::Upd1301 => Some(MsgVersion::V1301),
             Queue::Ins1400 | Queue::Upd1400 => Some(MsgVersion::V1400),
             Queue::Ins1500 | Queue::Upd1500 => Some(MsgVersion::V1500),
-            Queue::InsAck | Queue::UpdC | Queue::DelC | Queue::UpdReq => None,
+            Queue::InsAck
+            | Queue::UpdC
+            | Queue::DelC
+            | Queue::UpdReq
+            | Queue::InsOpenBsd
+            | Queue::UpdOpenBsd => None,
         }
     }
 
@@ -118,6 +177,7 @@ impl Queue {
             Some(v) => v.state_len(),
             None => match self {
                 Queue::UpdC => UPD_C_LEN,
+                Queue::InsOpenBsd | Queue::UpdOpenBsd => crate::wire::OpenBsdState::LEN,
                 Queue::Ins1301
                 | Queue::Ins1400
                 | Queue::Ins1500
@@ -134,9 +194,9 @@ impl Queue {
     /// How stock names the matching `sync_state`.
     pub const fn queued_as(self) -> QueuedAs {
         match self {
-            Queue::Ins1301 | Queue::Ins1400 | Queue::Ins1500 => QueuedAs::Ins,
+            Queue::Ins1301 | Queue::Ins1400 | Queue::Ins1500 | Queue::InsOpenBsd => QueuedAs::Ins,
             Queue::InsAck => QueuedAs::InsAck,
-            Queue::Upd1301 | Queue::Upd1400 | Queue::Upd1500 => QueuedAs::Upd,
+            Queue::Upd1301 | Queue::Upd1400 | Queue::Upd1500 | Queue::UpdOpenBsd => QueuedAs::Upd,
             Queue::UpdC => QueuedAs::UpdC,
             Queue::DelC => QueuedAs::DelC,
             Queue::UpdReq => QueuedAs::None,

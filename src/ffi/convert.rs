@@ -111,6 +111,20 @@ pub fn import_record(r: &StateRecord, msg_version: u32) -> sys::pfsync_rs_import
     }
 }
 
+/// `release_version` of an OpenBSD kernel (`PFSYNC_RS_RELEASE_OPENBSD` in
+/// pfsync_core.h): the engine speaks OpenBSD's pfsync v6. Not a
+/// `__FreeBSD_version`, all of which are above 1400000.
+pub const RELEASE_OPENBSD: u32 = 6;
+
+/// `msg_version` the engine passes to `state_export` for OpenBSD's 264-byte
+/// `struct pfsync_state` (`PFSYNC_RS_MSG_OPENBSD`).
+pub const MSG_OPENBSD: u32 = 6;
+
+/// True for the OpenBSD release value.
+pub const fn is_openbsd(release: u32) -> bool {
+    release == RELEASE_OPENBSD
+}
+
 /// The message version a release sends when configured with version 0.
 pub fn default_version(release: u32) -> MsgVersion {
     if release >= FREEBSD_15 {
@@ -122,7 +136,9 @@ pub fn default_version(release: u32) -> MsgVersion {
 
 /// The receive rules of stock pfsync on `release`.
 pub fn receive_dialect(release: u32) -> crate::wire::Dialect {
-    if release >= FREEBSD_15 {
+    if is_openbsd(release) {
+        crate::wire::Dialect::OpenBsd
+    } else if release >= FREEBSD_15 {
         crate::wire::Dialect::FreeBsd15
     } else {
         crate::wire::Dialect::FreeBsd14

@@ -158,7 +158,12 @@ pub(crate) extern "C" fn pfsync_rs_engine_create(
 /// own instead of adding to pfsync_rs_engine_create's.
 #[inline(never)]
 fn new_engine(release: u32, hostid: [u8; 4], epoch: u64) -> Result<Engine<FrameAuth>, ConfigError> {
-    let mut config = Config::new(hostid);
+    // An OpenBSD kernel gets OpenBSD's protocol and timings.
+    let mut config = if convert::is_openbsd(release) {
+        Config::openbsd(hostid)
+    } else {
+        Config::new(hostid)
+    };
     config.version = convert::default_version(release);
     // Stock 14 stops reading a frame at actions 15/16 (format 1500).
     config.receive_dialect = convert::receive_dialect(release);

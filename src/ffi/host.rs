@@ -251,6 +251,22 @@ impl Host for KernelHost {
         rc == 0
     }
 
+    fn export_state_openbsd(&mut self, id: &StateId, out: &mut [u8]) -> bool {
+        let sid = convert::sid(id);
+        // SAFETY: as in `export_state`; the OpenBSD shim's exporter writes
+        // pf's own `struct pfsync_state` for this message version.
+        let rc = unsafe {
+            (self.ops.export)(
+                self.ctx,
+                &sid,
+                convert::MSG_OPENBSD,
+                out.as_mut_ptr(),
+                out.len(),
+            )
+        };
+        rc == 0
+    }
+
     fn send_frame(&mut self, frame: &[u8]) -> Result<(), SendError> {
         // SAFETY: as in `lookup`; the op copies `frame.len()` readable bytes.
         let rc = unsafe { (self.ops.send)(self.ctx, frame.as_ptr(), frame.len()) };

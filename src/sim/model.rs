@@ -298,10 +298,24 @@ impl ModelTable {
     }
 
     pub fn export_state(&mut self, id: &StateId, version: MsgVersion, out: &mut [u8]) -> bool {
+        self.exported(id)
+            .is_some_and(|rec| rec.emit(version, out).is_ok())
+    }
+
+    /// OpenBSD's record of a state, routing domains and both tables included.
+    pub fn export_state_openbsd(&mut self, id: &StateId, out: &mut [u8]) -> bool {
+        self.exported(id).is_some_and(|rec| {
+            crate::wire::OpenBsdState::from_record(&rec)
+                .emit(out)
+                .is_ok()
+        })
+    }
+
+    /// A state as pf exports it now: ages from the clock, `PFSTATE_ACK`
+    /// while a packet is deferred.
+    fn exported(&self, id: &StateId) -> Option<StateRecord> {
         let now = self.now;
-        let Some(s) = self.states.get(id) else {
-            return false;
-        };
+        let s = self.states.get(id)?;
         let mut rec = s.record;
         if s.slot.deferred != 0 {
             rec.state_flags |= crate::engine::PFSTATE_ACK;
@@ -310,7 +324,7 @@ impl ModelTable {
             u32::try_from(now.saturating_since(s.created_at).as_secs()).unwrap_or(u32::MAX);
         rec.expire =
             u32::try_from(s.expires_at.saturating_since(now).as_secs()).unwrap_or(u32::MAX);
-        rec.emit(version, out).is_ok()
+        Some(rec)
     }
 }
 

@@ -60,6 +60,9 @@ impl Host for NodeHost<'_> {
     fn export_state(&mut self, id: &StateId, v: MsgVersion, out: &mut [u8]) -> bool {
         self.table.export_state(id, v, out)
     }
+    fn export_state_openbsd(&mut self, id: &StateId, out: &mut [u8]) -> bool {
+        self.table.export_state_openbsd(id, out)
+    }
     fn send_frame(&mut self, frame: &[u8]) -> Result<(), SendError> {
         self.io.frames_sent += 1;
         self.io.bytes_sent += frame.len() as u64;

@@ -21,6 +21,7 @@ use super::bus::Bus;
 use super::clr::Clr;
 use super::header::{Header, Subheader, VERSION_FREEBSD, VERSION_OPENBSD};
 use super::ids::{DelC, InsAck, UpdReq};
+use super::openbsd::OpenBsdState;
 use super::state::StateRecord;
 use super::upd_c::UpdC;
 use super::{Error, Result};
@@ -198,6 +199,18 @@ impl<'a> FrameBuilder<'a> {
         })
     }
 
+    /// An OpenBSD full state under `action` (`openbsd::action::INS`, `UPD`
+    /// or `DEL`).
+    pub fn push_openbsd_state(
+        &mut self,
+        action: u8,
+        state: &OpenBsdState,
+    ) -> core::result::Result<(), Full> {
+        self.push_with(action, OpenBsdState::LEN, |dst| {
+            let _ = state.emit(dst);
+        })
+    }
+
     pub fn push_clr(&mut self, clr: &Clr) -> core::result::Result<(), Full> {
         self.push_with(Action::Clr as u8, Clr::LEN, |dst| {
             let _ = clr.emit(dst);
@@ -263,6 +276,12 @@ impl<'a> FrameBuilder<'a> {
         };
         let _ = header.emit(self.buf);
         end
+    }
+
+    /// Writes the header of an OpenBSD frame as OpenBSD sends it: no EOF
+    /// (deprecated there) and the checksum field left zero.
+    pub fn finish_openbsd(self) -> usize {
+        self.finish([0; 16], false)
     }
 
     fn frame_end(&self) -> usize {

@@ -1,15 +1,37 @@
 //! OpenBSD's full-state message, `struct pfsync_state` (264 B, actions 13 INS,
 //! 14 UPD and 6 DEL), with its 40-byte `struct pfsync_state_key` (OpenBSD
 //! if_pfsync.h v1.66 / pfvar.h v1.548). OpenBSD and FreeBSD do not interoperate;
-//! this is decoded for captures and tools. Padding and `updates` are written as 0.
+//! the engine speaks this dialect when configured for OpenBSD (docs/openbsd.md)
+//! and converts to and from its own [`StateRecord`]. Padding and `updates` are
+//! written as 0.
 
 use super::field::{
     be16, be32, counter, get, put, record, record_mut, set_be16, set_be32, set_counter, set_u8,
     u8_at, Field, FieldLayout, HeaderSet, StructLayout,
 };
 use super::peer;
-use super::state::{IfName, Peer, StateId};
+use super::state::{IfName, Peer, StateId, StateKey, StateRecord};
 use super::{Error, Reject, Result};
+
+/// OpenBSD's `PFSYNC_ACT_*` numbers (if_pfsync.h). The compressed and small
+/// messages keep FreeBSD's numbers; the full-state ones do not.
+pub mod action {
+    pub const CLR: u8 = 0;
+    pub const INS_ACK: u8 = 2;
+    pub const UPD_C: u8 = 4;
+    pub const UPD_REQ: u8 = 5;
+    /// Full-state delete: received, never sent by OpenBSD (it sends DEL_C).
+    pub const DEL: u8 = 6;
+    pub const DEL_C: u8 = 7;
+    pub const BUS: u8 = 10;
+    /// Deprecated in OpenBSD: never sent, skipped on receipt.
+    pub const EOF: u8 = 12;
+    pub const INS: u8 = 13;
+    pub const UPD: u8 = 14;
+    pub const TDB: u8 = 15;
+    /// `PFSYNC_ACT_MAX`.
+    pub const MAX: u8 = 16;
+}
 
 /// OpenBSD's `AF_INET6`.
 pub const AF_INET6: u8 = 24;
@@ -343,5 +365,99 @@ impl OpenBsdState {
         set_be16(b, field::STATE_FLAGS, self.state_flags);
         put(b, field::SET_PRIO, self.set_prio);
         Ok(OpenBsdState::LEN)
+    }
+}
+
+impl OpenBsdState {
+    /// The engine's record of this state. Both keys take the state's
+    /// protocol; a stack key whose family is 0 (senders before per-key
+    /// families) takes the state's family.
+    pub fn to_record(&self) -> StateRecord {
+        let key = |k: &OpenBsdStateKey| StateKey {
+            addr: k.addr,
+            port: k.port,
+        };
+        let stack_af = match self.key[1].af {
+            0 => self.af,
+            af => af,
+        };
+        StateRecord {
+            id: self.id,
+            ifname: self.ifname,
+            key: [key(&self.key[0]), key(&self.key[1])],
+            src: self.src,
+            dst: self.dst,
+            rt_addr: self.rt_addr,
+            rule: self.rule,
+            anchor: self.anchor,
+            nat_rule: self.nat_rule,
+            creation: self.creation,
+            expire: self.expire,
+            packets: self.packets,
+            bytes: self.bytes,
+            wire_af: self.af,
+            stack_af,
+            wire_proto: self.proto,
+            stack_proto: self.proto,
+            direction: self.direction,
+            log: self.log,
+            state_flags: self.state_flags,
+            timeout: self.timeout,
+            sync_flags: self.sync_flags,
+            rtableid: self.rtableid[0],
+            stack_rtableid: self.rtableid[1],
+            min_ttl: self.min_ttl,
+            set_tos: self.set_tos,
+            max_mss: self.max_mss,
+            set_prio: self.set_prio,
+            rt: self.rt,
+            rt_af: self.af,
+            rdomain: [self.key[0].rdomain, self.key[1].rdomain],
+            ..StateRecord::default()
+        }
+    }
+
+    /// OpenBSD's record of `r`, as OpenBSD's `pf_state_export` fills it:
+    /// the state's family and protocol are the wire key's. What OpenBSD does
+    /// not carry (queues, dummynet pipes, tag and route names, `rt_af`) is
+    /// left behind.
+    pub fn from_record(r: &StateRecord) -> OpenBsdState {
+        let key = |i: usize, af: u8| {
+            let k = r.key.get(i).copied().unwrap_or_default();
+            OpenBsdStateKey {
+                addr: k.addr,
+                port: k.port,
+                rdomain: r.rdomain.get(i).copied().unwrap_or(0),
+                af,
+            }
+        };
+        OpenBsdState {
+            id: r.id,
+            ifname: r.ifname,
+            key: [key(0, r.wire_af), key(1, r.stack_af)],
+            src: r.src,
+            dst: r.dst,
+            rt_addr: r.rt_addr,
+            rule: r.rule,
+            anchor: r.anchor,
+            nat_rule: r.nat_rule,
+            creation: r.creation,
+            expire: r.expire,
+            packets: r.packets,
+            bytes: r.bytes,
+            rtableid: [r.rtableid, r.stack_rtableid],
+            max_mss: r.max_mss,
+            af: r.wire_af,
+            proto: r.wire_proto,
+            direction: r.direction,
+            log: r.log,
+            rt: r.rt,
+            timeout: r.timeout,
+            sync_flags: r.sync_flags,
+            min_ttl: r.min_ttl,
+            set_tos: r.set_tos,
+            state_flags: r.state_flags,
+            set_prio: r.set_prio,
+        }
     }
 }

@@ -149,6 +149,8 @@ fn state(v: MsgVersion) -> impl Strategy<Value = StateRecord> {
                 rt_ifname,
                 orig_ifname,
                 tagname,
+                rdomain: [0; 2],
+                stack_rtableid: -1,
             };
             normalize(&mut s, v);
             s

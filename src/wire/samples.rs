@@ -97,6 +97,8 @@ pub fn state(version: MsgVersion, n: u8) -> StateRecord {
         rt_ifname: name("igb1"),
         orig_ifname: IfName::EMPTY,
         tagname: TagName::EMPTY,
+        rdomain: [0; 2],
+        stack_rtableid: -1,
     };
     match version {
         MsgVersion::V1301 => {

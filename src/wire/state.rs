@@ -255,6 +255,11 @@ pub struct StateRecord {
     pub rt_ifname: IfName,
     pub orig_ifname: IfName,
     pub tagname: TagName,
+    /// OpenBSD only: routing domain of `key[0]` and `key[1]` (0 elsewhere).
+    pub rdomain: [u16; 2],
+    /// OpenBSD only: routing table of the stack-side key (`rtableid[1]`;
+    /// `rtableid` above is the wire side's). FreeBSD has one FIB per state.
+    pub stack_rtableid: i32,
 }
 
 impl Default for StateRecord {
@@ -296,6 +301,8 @@ impl Default for StateRecord {
             rt_ifname: IfName::EMPTY,
             orig_ifname: IfName::EMPTY,
             tagname: TagName::EMPTY,
+            rdomain: [0; 2],
+            stack_rtableid: -1,
         }
     }
 }

@@ -207,6 +207,9 @@ impl Host for LinuxHost {
     fn export_state(&mut self, id: &StateId, version: MsgVersion, out: &mut [u8]) -> bool {
         self.table.export_state(id, version, out)
     }
+    fn export_state_openbsd(&mut self, id: &StateId, out: &mut [u8]) -> bool {
+        self.table.export_state_openbsd(id, out)
+    }
 
     fn send_frame(&mut self, frame: &[u8]) -> Result<(), SendError> {
         if self.fault.config().is_active() || self.fault.next_release().is_some() {

@@ -352,6 +352,8 @@ pub fn record_from_json(v: &Value) -> Result<StateRecord, String> {
         rt_ifname: ifname(&j.rt_ifname, "rt_ifname")?,
         orig_ifname: ifname(&j.orig_ifname, "orig_ifname")?,
         tagname,
+        rdomain: [0; 2],
+        stack_rtableid: -1,
     })
 }
 
