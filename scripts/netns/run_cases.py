@@ -383,6 +383,124 @@ def version_1500_to_a_14x_receiver_is_badact(lab):
     synced(a, b, "1400-format states to reach the 14.x receiver")
 
 
+# --- OpenBSD dialect (pfsync v6, docs/openbsd.md) --------------------------
+
+OBSD = {"dialect": "openbsd"}
+
+
+def bulks_done(*nodes):
+    """Waits until each node's bulk request has been answered. The first
+    request of the node started first finds no peer; OpenBSD asks again
+    2 s later, and a bulk still in flight could bring back states deleted
+    meanwhile, as it would between two OpenBSD hosts."""
+    wait_until(lambda: all(n.counter("bulk_completed") >= 1 for n in nodes), 8,
+               "the initial bulk updates")
+
+
+@case
+def openbsd_insert_update_delete(lab):
+    t = lab.switched(["a", "b"])
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), **OBSD)
+    b = lab.node(t["b"][0], "b", hostid=hex(B_ID), **OBSD)
+    bulks_done(a, b)
+    for i in range(1, 21):
+        a.insert(tcp_state(i, A_ID))
+    synced(a, b, "20 OpenBSD inserts to reach b")
+    for i in range(1, 6):
+        a.update(f"{i:016x}", f"{A_ID:08x}",
+                 src={"seqlo": 2000 + i, "max_win": 30000 + i},
+                 dst={"seqlo": 9000 + i, "max_win": 1024 + i})
+    synced(a, b, "OpenBSD updates to reach b")
+    for i in range(15, 21):
+        a.delete(f"{i:016x}", f"{A_ID:08x}")
+    synced(a, b, "OpenBSD deletes to reach b")
+    assert len(b.dump()) == 14
+    b.insert(tcp_state(100, B_ID))
+    wait_until(lambda: f"{100:016x}" in ids(a, B_ID), 5, "b's insert to reach a")
+    sa, sb = a.stats()["stats"], b.stats()["stats"]
+    # Counters under OpenBSD's names; OpenBSD sends no EOF.
+    assert sb["iacts"]["INS"] >= 20 and sb["iacts"]["UPD_C"] >= 5 and sb["iacts"]["DEL_C"] >= 6, sb["iacts"]
+    assert sa["oacts"]["EOF"] == 0 and sb["oacts"]["EOF"] == 0, (sa["oacts"], sb["oacts"])
+    for s in (sa, sb):
+        assert s["badver"] == 0 and s["badact"] == 0 and s["badlen"] == 0 and s["badval"] == 0, s
+
+
+@case
+def openbsd_bulk_join_of_a_late_node(lab):
+    t = lab.switched(["a", "b"])
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), **OBSD)
+    # OpenBSD paces bulk frames 20 ms apart, five 264-byte states each.
+    a.ctl("generate", count=500, first_id=1, creatorid=f"{A_ID:08x}", ifname="sync0", announce=False)
+    b = lab.node(t["b"][0], "b", hostid=hex(B_ID), **OBSD)
+    wait_until(lambda: b.counter("bulk_completed") >= 1, 15, "b's OpenBSD bulk update to complete")
+    synced(a, b, "the OpenBSD bulk to copy a's table")
+    assert a.counter("bulk_frames") >= 100, a.counter("bulk_frames")
+    node = b.stats()["node"]
+    assert node["carp_demotion"] == 0, node
+    assert node["demotions"] >= 1 and node["undemotions"] >= 1, node
+
+
+@case
+def openbsd_defer_released_by_ack_or_timeout(lab):
+    t = lab.switched(["a", "b"])
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), defer=True, defer_delay_ms=1500, **OBSD)
+    lab.node(t["b"][0], "b", hostid=hex(B_ID), **OBSD)
+    time.sleep(0.3)
+    a.insert(tcp_state(1, A_ID), defer=True)
+    wait_until(lambda: a.counter("defer_released_ack") == 1, 3, "the OpenBSD INS_ACK to release the packet")
+    first = a.ctl("deferred")["packets"][0]
+    assert first["outcome"] == "sent" and first["held_ms"] < 1000, first
+    nft_drop_proto240(lab, t["a"][0], "input", 100)
+    a.insert(tcp_state(2, A_ID), defer=True)
+    wait_until(lambda: a.counter("defer_released_timeout") == 1, 5, "defer_delay to release the packet")
+    second = a.ctl("deferred")["packets"][1]
+    assert second["outcome"] == "sent" and 1400 <= second["held_ms"] < 4000, second
+
+
+@case
+def openbsd_failover_after_kill9(lab):
+    t = lab.switched(["a", "b"])
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), **OBSD)
+    b = lab.node(t["b"][0], "b", hostid=hex(B_ID), **OBSD)
+    bulks_done(a, b)
+    for i in range(1, 31):
+        a.insert(tcp_state(i, A_ID))
+    a.ctl("flush")
+    synced(a, b, "a's states to reach b")
+    os.kill(a.pid(), 9)
+    a.proc.wait(timeout=5)
+    # b carries on as master: its own states and updates to a's.
+    for i in range(1, 11):
+        b.insert(tcp_state(i, B_ID))
+    for i in range(1, 6):
+        b.update(f"{i:016x}", f"{A_ID:08x}", src={"seqlo": 7000 + i})
+    # a comes back and is brought up to date by b's bulk.
+    a2 = lab.node(t["a"][0], "a2", hostid=hex(A_ID), **OBSD)
+    wait_until(lambda: a2.counter("bulk_completed") >= 1, 15, "the restarted node's OpenBSD bulk from b")
+    synced(b, a2, "b's table to reach the restarted node")
+    assert len(a2.dump()) == 40
+
+
+@case
+def openbsd_nodes_beside_a_freebsd_node_count_badver(lab):
+    t = lab.switched(["a", "b", "f"])
+    a = lab.node(t["a"][0], "a", hostid=hex(A_ID), **OBSD)
+    b = lab.node(t["b"][0], "b", hostid=hex(B_ID), **OBSD)
+    f = lab.node(t["f"][0], "f", hostid=hex(C_ID))
+    for i in range(1, 11):
+        a.insert(tcp_state(i, A_ID))
+        f.insert(tcp_state(i, C_ID))
+    synced(a, b, "a's states to reach the other OpenBSD node")
+    wait_until(lambda: f.stats()["stats"]["badver"] >= 1, 5, "the FreeBSD node to count badver")
+    wait_until(lambda: b.stats()["stats"]["badver"] >= 1, 5, "the OpenBSD node to count badver")
+    time.sleep(1.2)
+    assert ids(f) == {f"{i:016x}" for i in range(1, 11)} and ids(f, C_ID) == ids(f), "f imported OpenBSD states"
+    assert ids(b, C_ID) == set(), "b imported FreeBSD states"
+    for n in (b, f):
+        s = n.stats()["stats"]
+        assert s["badact"] == 0 and s["badlen"] == 0 and s["badval"] == 0 and s["badstate"] == 0, s
+
+
 @case
 def sigterm_flushes_and_removes_control_socket(lab):
     t = lab.switched(["a", "b"])

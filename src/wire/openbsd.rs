@@ -31,6 +31,29 @@ pub mod action {
     pub const TDB: u8 = 15;
     /// `PFSYNC_ACT_MAX`.
     pub const MAX: u8 = 16;
+
+    /// OpenBSD's name of action `n`, for logs and counters.
+    pub const fn name(n: u8) -> Option<&'static str> {
+        Some(match n {
+            0 => "CLR",
+            1 => "OINS",
+            2 => "INS_ACK",
+            3 => "OUPD",
+            4 => "UPD_C",
+            5 => "UPD_REQ",
+            6 => "DEL",
+            7 => "DEL_C",
+            8 => "INS_F",
+            9 => "DEL_F",
+            10 => "BUS",
+            11 => "OTDB",
+            12 => "EOF",
+            13 => "INS",
+            14 => "UPD",
+            15 => "TDB",
+            _ => return None,
+        })
+    }
 }
 
 /// OpenBSD's `AF_INET6`.

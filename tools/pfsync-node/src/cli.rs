@@ -4,7 +4,14 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `--dialect`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    Freebsd,
+    Openbsd,
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -71,6 +78,10 @@ pub struct RunArgs {
     /// receiver does not know actions 15/16 (format 1500).
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u8).range(14..=15))]
     pub emulate_release: u8,
+    /// Protocol spoken: FreeBSD's pfsync (header version 5) or OpenBSD's
+    /// pfsync v6, sent and received as OpenBSD's if_pfsync.c does.
+    #[arg(long, value_enum, default_value_t = DialectArg::Freebsd)]
+    pub dialect: DialectArg,
     /// `net.pfsync.pfsync_buckets` (0 = 2 x CPUs, as stock).
     #[arg(long, default_value_t = 0)]
     pub buckets: u32,
@@ -95,9 +106,10 @@ pub struct RunArgs {
     /// pf ruleset checksum sent in every header and compared on receipt, 32 hex digits.
     #[arg(long)]
     pub ruleset_checksum: Option<String>,
-    /// `net.pfsync.carp_demotion_factor`.
-    #[arg(long, default_value_t = 240)]
-    pub carp_demotion_factor: i32,
+    /// `net.pfsync.carp_demotion_factor` (default: 240; OpenBSD's dialect
+    /// demotes by 32).
+    #[arg(long)]
+    pub carp_demotion_factor: Option<i32>,
     /// Socket receive buffer, bytes. Generous because this receiver is a
     /// userspace process sharing CPUs with its sender: a bulk update arrives
     /// at line rate, and the buffer absorbs scheduling gaps a kernel

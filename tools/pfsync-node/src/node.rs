@@ -24,7 +24,7 @@ use pfsync::wire::{Dialect, IfName, MsgVersion, StateId, StateKey, StateRecord};
 use serde_json::{json, Map, Value};
 
 use crate::authkeys::{self, KeyFile};
-use crate::cli::{parse_checksum, parse_hostid, RunArgs};
+use crate::cli::{parse_checksum, parse_hostid, DialectArg, RunArgs};
 use crate::clock::{poll_wait, Clock};
 use crate::control::{self, ControlServer, Request};
 use crate::fault::{FaultConfig, FaultInjector};
@@ -74,7 +74,15 @@ fn state_info(r: &StateRecord) -> StateInfo {
 }
 
 fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, String> {
-    let mut c = Config::new(hostid.to_be_bytes());
+    let openbsd = args.dialect == DialectArg::Openbsd;
+    if openbsd && args.emulate_release == 14 {
+        return Err("--emulate-release is a FreeBSD setting".into());
+    }
+    let mut c = if openbsd {
+        Config::openbsd(hostid.to_be_bytes())
+    } else {
+        Config::new(hostid.to_be_bytes())
+    };
     c.syncdev = Some(IfName::new(&args.syncdev).ok_or("syncdev name longer than 15 bytes")?);
     c.up = true;
     c.peer_family = match family {
@@ -99,7 +107,9 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
     if args.emulate_release == 14 && c.version == MsgVersion::V1500 {
         return Err("a 14.x node cannot send format 1500".into());
     }
-    c.receive_dialect = if args.emulate_release == 14 {
+    c.receive_dialect = if openbsd {
+        Dialect::OpenBsd
+    } else if args.emulate_release == 14 {
         Dialect::FreeBsd14
     } else {
         Dialect::FreeBsd15
@@ -126,7 +136,9 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
     if args.bulk_tick_us != 0 {
         c.bulk_tick = Duration::from_micros(args.bulk_tick_us);
     }
-    c.carp_demotion_factor = args.carp_demotion_factor;
+    if let Some(factor) = args.carp_demotion_factor {
+        c.carp_demotion_factor = factor;
+    }
     if args.bulk_request_timeout_ms != 0 {
         c.bulk_request_timeout = Duration::from_millis(args.bulk_request_timeout_ms);
     }
@@ -214,7 +226,11 @@ pub fn run(args: RunArgs) -> Result<(), String> {
         args.syncdev,
         family,
         args.syncpeer.map_or("group".into(), |p| p.to_string()),
-        config.version.number(),
+        if config.speaks_openbsd() {
+            "openbsd (pfsync v6)".to_string()
+        } else {
+            config.version.number().to_string()
+        },
         config.mtu,
         config.buckets
     );
@@ -714,10 +730,19 @@ impl Node {
 
     fn stats(&self) -> Value {
         let s = self.engine.stats();
+        // Counters are named as the dialect spoken names its actions.
+        let openbsd = self.engine.config().speaks_openbsd();
         let per_action = |counts: &[u64]| -> Value {
             let mut m = Map::new();
             for (a, n) in pfsync::wire::Action::ALL.iter().zip(counts) {
-                m.insert(a.name().to_string(), json!(n));
+                let name = if openbsd {
+                    pfsync::wire::openbsd::action::name(*a as u8)
+                } else {
+                    Some(a.name())
+                };
+                if let Some(name) = name {
+                    m.insert(name.to_string(), json!(n));
+                }
             }
             Value::Object(m)
         };
