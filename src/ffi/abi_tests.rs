@@ -162,6 +162,12 @@ unsafe extern "C" fn f_export(
         id: sid.id_be,
         creatorid: sid.creatorid_be,
     };
+    if version == crate::ffi::convert::MSG_OPENBSD {
+        return match crate::wire::OpenBsdState::from_record(&record(&id)).emit(buf) {
+            Ok(_) => 0,
+            Err(_) => 28,
+        };
+    }
     let v = MsgVersion::from_number(version).unwrap();
     match record(&id).emit(v, buf) {
         Ok(_) => 0,
@@ -354,6 +360,51 @@ fn inserted_state_goes_out_as_ins_1500_and_is_counted() {
     );
     assert_eq!(stat(&stats, 12), 0, "opackets after clear");
 
+    pfsync_rs_engine_destroy(eng);
+}
+
+#[test]
+fn an_openbsd_release_speaks_pfsync_v6_and_exports_openbsd_records() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, crate::ffi::convert::RELEASE_OPENBSD);
+    let id = StateId {
+        id: [0, 0, 0, 0, 0, 0, 0, 9],
+        creatorid: [1, 2, 3, 4],
+    };
+    let mut slot = [0u8; 12];
+    pfsync_rs_slot_init(slot.as_mut_ptr());
+    fake.states.push((id, slot));
+    pfsync_rs_on_state_inserted(eng, &info(&id), slot.as_mut_ptr(), 3_000);
+    run_timers(eng, 3_000, 5_000_000_000);
+
+    assert!(!fake.sent.is_empty());
+    assert!(
+        fake.sent.iter().all(|f| f[0] == 6),
+        "OpenBSD header version"
+    );
+    let inserts: Vec<crate::wire::OpenBsdState> = fake
+        .sent
+        .iter()
+        .flat_map(|f| FrameReader::new_openbsd(f).unwrap())
+        .filter_map(|e| match e {
+            Ok(Event::Message(crate::wire::Message::OpenBsdIns(s))) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(inserts.len(), 1, "one OpenBSD INS (13)");
+    assert_eq!(inserts[0].id, id);
+    // A FreeBSD frame is another protocol to this engine.
+    let mut buf = [0u8; 64];
+    let mut b = crate::wire::FrameBuilder::new(&mut buf, 64).unwrap();
+    b.push_del_c(&crate::wire::DelC { state: id }).unwrap();
+    let len = b.finish([0; 16], true);
+    pfsync_rs_on_frame_received(eng, buf.as_ptr(), len, &rx_meta(len), 6_000_000_000);
+    let mut stats = [0u8; 400];
+    assert_eq!(
+        pfsync_rs_stats_export(eng, stats.as_mut_ptr().cast(), 400),
+        0
+    );
+    assert_eq!(stat(&stats, 5), 1, "badver");
     pfsync_rs_engine_destroy(eng);
 }
 

@@ -484,3 +484,90 @@ impl OpenBsdState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::header::{Header, Subheader, VERSION_OPENBSD};
+    use crate::wire::layout;
+    use crate::wire::{
+        samples, BusStatus, DelC, FrameBuilder, FrameReader, InsAck, Message, UpdReq, WalkEvent,
+    };
+
+    #[test]
+    fn record_conversion_keeps_everything_openbsd_carries() {
+        let s = samples::openbsd_state(7);
+        let r = s.to_record();
+        assert_eq!(r.rdomain, [3, 4]);
+        assert_eq!((r.rtableid, r.stack_rtableid), (1, 2));
+        assert_eq!(OpenBsdState::from_record(&r), s);
+    }
+
+    /// Sizes OpenBSD's C structs have (checked against the real headers by
+    /// the layout oracle), by the name the layout table gives them.
+    fn c_size(name: &str) -> usize {
+        layout::ALL
+            .iter()
+            .find(|l| l.name == name && l.headers == crate::wire::field::HeaderSet::OpenBsd)
+            .or_else(|| layout::ALL.iter().find(|l| l.name == name))
+            .map(|l| l.size)
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn builder_writes_openbsd_frames_as_openbsd_lays_them_out() {
+        let mut buf = [0u8; 4096];
+        let mut b = FrameBuilder::new_openbsd(&mut buf, 4096).unwrap();
+        let id = samples::state_id(1);
+        let s = samples::openbsd_state(1);
+        b.push_ins_ack(&InsAck { state: id }).unwrap();
+        b.push_upd_c(&samples::upd_c(1)).unwrap();
+        b.push_del_c(&DelC { state: id }).unwrap();
+        b.push_openbsd_state(action::INS, &s).unwrap();
+        b.push_openbsd_state(action::UPD, &s).unwrap();
+        b.push_upd_req(&UpdReq::BULK).unwrap();
+        b.push_bus(&samples::bus(BusStatus::End)).unwrap();
+        b.push_clr(&samples::clr()).unwrap();
+        let len = b.finish_openbsd();
+        let frame = &buf[..len];
+
+        let header = Header::parse(frame).unwrap();
+        assert_eq!(header.version, VERSION_OPENBSD);
+        assert_eq!(usize::from(header.len), len);
+        assert_eq!(header.pfcksum, [0; 16], "OpenBSD leaves the checksum zero");
+        let expect = [
+            (action::INS_ACK, "pfsync_ins_ack"),
+            (action::UPD_C, "pfsync_upd_c"),
+            (action::DEL_C, "pfsync_del_c"),
+            (action::INS, "pfsync_state"),
+            (action::UPD, "pfsync_state"),
+            (action::UPD_REQ, "pfsync_upd_req"),
+            (action::BUS, "pfsync_bus"),
+            (action::CLR, "pfsync_clr"),
+        ];
+        let mut at = Header::LEN;
+        for (act, name) in expect {
+            let sub = Subheader::parse(&frame[at..]).unwrap();
+            let size = c_size(name);
+            assert!(size > 0, "{name} in the layout table");
+            assert_eq!(
+                (sub.action, usize::from(sub.len_words) * 4, sub.count),
+                (act, size, 1),
+                "{name}"
+            );
+            at += Subheader::LEN + size;
+        }
+        assert_eq!(at, len, "no EOF after the last section");
+
+        let messages: Vec<Message> = FrameReader::new_openbsd(frame)
+            .unwrap()
+            .filter_map(|e| match e {
+                Ok(WalkEvent::Message(m)) => Some(m),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(messages.len(), expect.len());
+        assert_eq!(messages[3], Message::OpenBsdIns(s));
+        assert_eq!(messages[4], Message::OpenBsdUpd(s));
+    }
+}
