@@ -298,3 +298,70 @@ fn engine_frames_equal_the_codec_builders_byte_for_byte() {
     );
     assert_eq!(OpenBsdState::from_record(&states[0].to_record()), states[0]);
 }
+
+#[test]
+fn an_unknown_update_is_asked_for_in_full_and_imported() {
+    let mut c = openbsd_pair(28);
+    c.partition(0, 1, true);
+    let now = c.now;
+    c.with_node(0, |a| a.create_state(now, openbsd_state(0, 1)));
+    c.run_for(Duration::from_millis(1500));
+    assert!(c.nodes[1].table.is_empty(), "the INS was lost");
+    c.partition(0, 1, false);
+    let id = state_id(0, 1);
+    let now = c.now;
+    c.with_node(0, |a| a.update_state(now, &id, |r| r.src.seqlo += 10));
+    c.run_for(Duration::from_millis(1500));
+    assert!(
+        c.nodes[1].table.get(&id).is_some(),
+        "imported from the full UPD"
+    );
+    assert!(c.nodes[1].engine.stats().oacts[usize::from(action::UPD_REQ)] >= 1);
+    assert!(c.nodes[0].engine.stats().oacts[usize::from(action::UPD)] >= 1);
+}
+
+/// Frames a node receives from an OpenBSD peer, counted as OpenBSD counts.
+#[test]
+fn openbsd_receive_rules_count_as_openbsd_does() {
+    let mut c = openbsd_pair(29);
+    c.partition(0, 1, true);
+    let meta = pfsync::engine::RxMeta::valid(IpFamily::V4);
+    let send = |c: &mut Cluster, fill: &dyn Fn(&mut FrameBuilder)| {
+        let mut buf = [0u8; 1500];
+        let mut b = FrameBuilder::new_openbsd(&mut buf, 1480).unwrap();
+        fill(&mut b);
+        let len = b.finish_openbsd();
+        let now = c.now;
+        c.with_node(1, |n| n.receive(now, meta, &buf[..len]));
+    };
+    let s = OpenBsdState::from_record(&openbsd_state(0, 1));
+    // INS, then the same INS again: OpenBSD counts nothing for the duplicate.
+    send(&mut c, &|b| b.push_openbsd_state(action::INS, &s).unwrap());
+    send(&mut c, &|b| b.push_openbsd_state(action::INS, &s).unwrap());
+    let st = c.nodes[1].engine.stats();
+    assert_eq!((st.badact, st.badstate), (0, 0));
+    assert_eq!(c.nodes[1].table.len(), 1);
+    // An UPD_REQ for a state we do not have: badstate.
+    send(&mut c, &|b| {
+        b.push_upd_req(&pfsync::wire::UpdReq {
+            state: state_id(0, 99),
+        })
+        .unwrap()
+    });
+    assert_eq!(c.nodes[1].engine.stats().badstate, 1);
+    // OpenBSD's full-state DEL (6) removes by identity.
+    send(&mut c, &|b| b.push_openbsd_state(action::DEL, &s).unwrap());
+    assert!(c.nodes[1].table.is_empty());
+    // A FreeBSD 1400 INS has OpenBSD's INS number but a 277-byte record: the
+    // header version already refuses the frame.
+    let mut buf = [0u8; 1500];
+    let mut b = FrameBuilder::new(&mut buf, 1460).unwrap();
+    b.push_ins(pfsync::wire::MsgVersion::V1400, &tcp_state(0, 5))
+        .unwrap();
+    let len = b.finish([0; 16], true);
+    let now = c.now;
+    c.with_node(1, |n| n.receive(now, meta, &buf[..len]));
+    let st = c.nodes[1].engine.stats();
+    assert_eq!((st.badver, st.badact), (1, 0));
+    assert!(c.nodes[1].table.is_empty());
+}

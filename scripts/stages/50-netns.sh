@@ -2,7 +2,8 @@
 # pfsync-node over real sockets between Linux network namespaces: sync,
 # defer, bulk, badttl/badif, unicast, IPv6, loss/reorder, kill -9, version
 # mismatch, frame authentication (refusal, replay, key rotation) and
-# anti-entropy repair. Needs root (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
+# anti-entropy repair, and the OpenBSD dialect (sync, bulk, defer, failover,
+# a FreeBSD neighbour counting badver). Needs root (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
