@@ -365,3 +365,34 @@ fn openbsd_receive_rules_count_as_openbsd_does() {
     assert_eq!((st.badver, st.badact), (1, 0));
     assert!(c.nodes[1].table.is_empty());
 }
+
+#[test]
+fn an_openbsd_requester_takes_bus_end_only_after_bus_start() {
+    let mut c = Cluster::new(30, &[openbsd_config(0)]).unwrap();
+    c.start(0).unwrap();
+    let meta = pfsync::engine::RxMeta::valid(IpFamily::V4);
+    let bus = |status| pfsync::wire::Bus {
+        creatorid: hostid(1),
+        endtime: 0,
+        status,
+    };
+    let frame = |statuses: &[pfsync::wire::BusStatus]| {
+        let mut buf = [0u8; 200];
+        let mut b = FrameBuilder::new_openbsd(&mut buf, 200).unwrap();
+        for s in statuses {
+            b.close_section();
+            b.push_bus(&bus(*s)).unwrap();
+        }
+        let len = b.finish_openbsd();
+        buf[..len].to_vec()
+    };
+    use pfsync::wire::BusStatus::{End, Start};
+    let now = c.now;
+    c.with_node(0, |n| n.receive(now, meta, &frame(&[End])));
+    assert_eq!(c.nodes[0].engine.bulk_request_state(), ReqState::Requested);
+    assert_eq!(c.nodes[0].io.demotion, 32);
+    let now = c.now;
+    c.with_node(0, |n| n.receive(now, meta, &frame(&[Start, End])));
+    assert_eq!(c.nodes[0].engine.bulk_request_state(), ReqState::Done);
+    assert_eq!(c.nodes[0].io.demotion, 0);
+}

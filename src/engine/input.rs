@@ -11,7 +11,8 @@ use crate::engine::deferral::Fate;
 use crate::engine::queues::Queue;
 use crate::engine::{
     Engine, FrameExtension, Host, ImportError, ImportRequest, ImportSource, IpFamily, LogEvent,
-    MergeOutcome, PeerUpdate, ReqEvent, RxMeta, SendEvent, SyncSlot, PFSTATE_ACK, PFSTATE_NOSYNC,
+    MergeOutcome, PeerUpdate, ReqEvent, ReqState, RxMeta, SendEvent, SyncSlot, PFSTATE_ACK,
+    PFSTATE_NOSYNC,
 };
 use crate::time::Instant;
 use crate::wire::openbsd::PFTM_MAX as OPENBSD_PFTM_MAX;
@@ -154,9 +155,17 @@ impl<X: FrameExtension> Engine<X> {
             MessageRef::DelC(d) => self.on_del_c(now, &d.state, host),
             MessageRef::Bus(b) => match b.status {
                 BusStatus::Start => self.bulk_request_event(now, ReqEvent::BusStart, host),
-                // OpenBSD sends `endtime` 0 and does not look at it.
+                // OpenBSD sends `endtime` 0 and does not look at it, but
+                // takes a BUS END only after a BUS START (in its SENT state
+                // an END is ignored: it may close someone else's bulk).
                 BusStatus::End if self.config.speaks_openbsd() => {
-                    self.bulk_request_event(now, ReqEvent::BusEnd, host)
+                    let event = if self.bulk_req.state() == ReqState::Requested {
+                        self.extra.bulk_end_stale += 1;
+                        ReqEvent::BusEndStale
+                    } else {
+                        ReqEvent::BusEnd
+                    };
+                    self.bulk_request_event(now, event, host)
                 }
                 BusStatus::End => {
                     if self.bulk_req.end_is_current(now, b.endtime) {
