@@ -13,6 +13,8 @@
 //!                                 format V (1500 default, 1400, 1301), as many
 //!                                 as fit a 1500-byte MTU, all for states the
 //!                                 host already has (merge, no import)
+//!   engine_callgrind upd-openbsd N  the same with OpenBSD's 264-byte UPD (14)
+//!                                 on an engine speaking OpenBSD's dialect
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -21,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use pfsync::engine::{Config, Engine, IpFamily, RxMeta, StateInfo, SyncSlot};
 use pfsync::sim::{established_tcp, FlatHost};
 use pfsync::time::{Duration, Instant};
-use pfsync::wire::{FrameBuilder, IfName, MsgVersion, StateId, UpdC};
+use pfsync::wire::{openbsd, FrameBuilder, IfName, MsgVersion, OpenBsdState, StateId, UpdC};
 
 const STATES: u64 = 4096;
 
@@ -57,8 +59,11 @@ fn config(host: u8) -> Config {
 }
 
 fn setup(host_id: u8) -> (Engine, FlatHost) {
+    setup_with(config(host_id))
+}
+
+fn setup_with(cfg: Config) -> (Engine, FlatHost) {
     let mut host = FlatHost::with_established_tcp(STATES);
-    let cfg = config(host_id);
     let mut engine = Engine::new(cfg).unwrap_or_else(|e| panic!("engine: {e:?}"));
     let _ = engine.on_config_changed(Instant::from_secs(100), &cfg, &mut host);
     (engine, host)
@@ -126,6 +131,29 @@ fn received_frames(count: usize, version: Option<MsgVersion>) -> Vec<Vec<u8>> {
             next = next % STATES + 1;
         }
         let len = b.finish([0; 16], true);
+        frames.push(buf.get(..len).unwrap_or_default().to_vec());
+    }
+    frames
+}
+
+/// `count` OpenBSD frames of full UPD records (as many as fit a 1500-byte
+/// MTU), naming the host's states round-robin.
+fn received_openbsd_frames(count: usize) -> Vec<Vec<u8>> {
+    let mut buf = vec![0u8; 1500];
+    let mut frames: Vec<Vec<u8>> = Vec::new();
+    let mut next = 1u64;
+    for _ in 0..count {
+        let Ok(mut b) = FrameBuilder::new_openbsd(&mut buf, 1480) else {
+            break;
+        };
+        loop {
+            let s = OpenBsdState::from_record(&established_tcp(next));
+            if b.push_openbsd_state(openbsd::action::UPD, &s).is_err() {
+                break;
+            }
+            next = next % STATES + 1;
+        }
+        let len = b.finish_openbsd();
         frames.push(buf.get(..len).unwrap_or_default().to_vec());
     }
     frames
@@ -225,6 +253,26 @@ fn main() {
                 host.states.iter().flatten().count()
             );
         }
-        _ => eprintln!("usage: engine_callgrind baseline|update|updc|upd N [W|V]"),
+        "upd-openbsd" => {
+            let mut cfg = config(2);
+            cfg.receive_dialect = pfsync::wire::Dialect::OpenBsd;
+            let (mut engine, mut host) = setup_with(cfg);
+            let frames = received_openbsd_frames(64);
+            receive(&mut engine, &mut host, &frames, n);
+            let s = engine.stats();
+            let records = s
+                .iacts
+                .get(usize::from(openbsd::action::UPD))
+                .copied()
+                .unwrap_or(0);
+            println!(
+                "records {records} stale {} badstate {} badval {} states {}",
+                s.stale,
+                s.badstate,
+                s.badval,
+                host.states.iter().flatten().count()
+            );
+        }
+        _ => eprintln!("usage: engine_callgrind baseline|update|updc|upd|upd-openbsd N [W|V]"),
     }
 }

@@ -8,6 +8,7 @@
 #   UPD_C received  one UPD_C record of a 17-record frame, receive path
 #   UPD received    one full UPD record (formats 1500, 1400, 1301, as many as
 #                   fit a 1500-byte MTU) for a state the host already has
+#   UPD OpenBSD     the same for OpenBSD's 264-byte UPD, OpenBSD dialect
 set -eu
 n=${BENCH_N:-200000}
 cargo build --profile sim --example engine_callgrind >&2
@@ -39,12 +40,15 @@ upd1301=$(measure upd rx_call "$frames" 1301)
 r1500=$(records_of 1500)
 r1400=$(records_of 1400)
 r1301=$(records_of 1301)
+updobsd=$(measure upd-openbsd rx_call "$frames")
+robsd=$(sed -n 's/^records \([0-9]*\).*/\1/p' "$out/upd-openbsd-rx_call-.stdout")
 allocs=$(sed -n 's/.*allocations-in-hook \([0-9]*\).*/\1/p' "$out/update-hook_call-.stdout")
 
 awk -v n="$n" -v f="$frames" -v base="$base" -v hook="$hook" -v flush="$flush" \
     -v rx="$rx" -v allocs="$allocs" -v fold="$fold" -v foldflush="$foldflush" \
     -v u1500="$upd1500" -v u1400="$upd1400" -v u1301="$upd1301" \
-    -v r1500="$r1500" -v r1400="$r1400" -v r1301="$r1301" 'BEGIN {
+    -v r1500="$r1500" -v r1400="$r1400" -v r1301="$r1301" \
+    -v uobsd="$updobsd" -v robsd="$robsd" 'BEGIN {
     b = base / n; h = hook / n; fl = flush / n; r = rx / (f * 17)
     printf "baseline          %8.1f instructions/call\n", b
     printf "update hook       %8.1f instructions/call  (%.1fx baseline), each queues a new UPD_C; %d allocations in %d calls\n", h, h / b, allocs, n
@@ -55,4 +59,5 @@ awk -v n="$n" -v f="$frames" -v base="$base" -v hook="$hook" -v flush="$flush" \
     printf "UPD 1500 received %8.1f instructions/record (%.1fx baseline), existing state\n", u1500 / r1500, u1500 / r1500 / b
     printf "UPD 1400 received %8.1f instructions/record (%.1fx baseline), existing state\n", u1400 / r1400, u1400 / r1400 / b
     printf "UPD 1301 received %8.1f instructions/record (%.1fx baseline), existing state\n", u1301 / r1301, u1301 / r1301 / b
+    printf "UPD OpenBSD recvd %8.1f instructions/record (%.1fx baseline), existing state\n", uobsd / robsd, uobsd / robsd / b
 }'

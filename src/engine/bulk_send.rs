@@ -21,7 +21,7 @@ use crate::engine::host::TableCursor;
 use crate::engine::timers::Timer;
 use crate::engine::{
     Engine, FrameExtension, Host, LogEvent, Plus, PushReason, StateSnapshot, IPPROTO_PFSYNC,
-    PFSTATE_NOSYNC, PFTM_MAX,
+    PFSTATE_NOSYNC,
 };
 use crate::time::{Duration, Instant};
 use crate::wire::BusStatus;
@@ -273,7 +273,9 @@ impl<X: FrameExtension> Engine<X> {
     }
 
     fn bulk_eligible(&self, s: &StateSnapshot) -> bool {
-        if s.state_flags & PFSTATE_NOSYNC != 0 || s.proto == IPPROTO_PFSYNC || s.timeout >= PFTM_MAX
+        if s.state_flags & PFSTATE_NOSYNC != 0
+            || s.proto == IPPROTO_PFSYNC
+            || s.timeout >= self.config.pftm_max()
         {
             return false;
         }

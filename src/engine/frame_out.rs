@@ -26,6 +26,8 @@ pub struct FrameWriter<'a> {
     /// Records written per action, for `oacts`.
     pub per_action: [u32; ACTION_COUNT],
     openbsd: bool,
+    /// Bytes kept for the EOF subheader (FreeBSD 4, OpenBSD none).
+    eof_room: usize,
 }
 
 impl<'a> FrameWriter<'a> {
@@ -47,20 +49,13 @@ impl<'a> FrameWriter<'a> {
             records: 0,
             per_action: [0; ACTION_COUNT],
             openbsd,
+            eof_room: if openbsd { 0 } else { SUBHEADER_LEN },
         }
     }
 
     /// True when the frame gets an EOF subheader (FreeBSD only).
     pub fn has_eof(&self) -> bool {
         !self.openbsd
-    }
-
-    fn eof_room(&self) -> usize {
-        if self.openbsd {
-            0
-        } else {
-            SUBHEADER_LEN
-        }
     }
 
     /// Starts a new, empty frame in the same buffer.
@@ -91,7 +86,7 @@ impl<'a> FrameWriter<'a> {
             Some((_, a, count)) if a == action && count < u16::MAX => 0,
             Some(_) | None => SUBHEADER_LEN,
         };
-        self.len + sub + record_len + self.eof_room() <= self.budget
+        self.len + sub + record_len + self.eof_room <= self.budget
     }
 
     /// Space for one record of `action`, opening a section if needed. The

@@ -15,10 +15,9 @@ use crate::engine::{
     PFSTATE_NOSYNC,
 };
 use crate::time::Instant;
-use crate::wire::openbsd::PFTM_MAX as OPENBSD_PFTM_MAX;
 use crate::wire::{
     Action, BusStatus, Error, FrameReader, MessageRef, OpenBsdState, StateId, StateRecord,
-    StateView, ViewEvent, WirePeer,
+    StateView, ViewEvent,
 };
 
 impl<X: FrameExtension> Engine<X> {
@@ -185,10 +184,7 @@ impl<X: FrameExtension> Engine<X> {
                 Ok(state) => self.on_openbsd_ins(now, &state, host),
                 Err(_) => self.stats.badval += 1,
             },
-            MessageRef::OpenBsdUpd(rec) => match OpenBsdState::decode(rec, false) {
-                Ok(state) => self.on_openbsd_upd(now, &state, host),
-                Err(_) => self.stats.badval += 1,
-            },
+            MessageRef::OpenBsdUpd(rec) => self.on_openbsd_upd(now, rec, host),
             MessageRef::OpenBsdDel(id) => self.on_del_c(now, &id, host),
         }
     }
@@ -308,18 +304,23 @@ impl<X: FrameExtension> Engine<X> {
         }
     }
 
-    /// OpenBSD's full UPD (`pfsync_in_upd`): merged into a known state, else
-    /// imported (`badstate` if that fails).
-    fn on_openbsd_upd<H: Host>(&mut self, now: Instant, state: &OpenBsdState, host: &mut H) {
-        let update = PeerUpdate {
-            src: WirePeer::encode(&state.src),
-            dst: WirePeer::encode(&state.dst),
-            timeout: state.timeout,
+    /// OpenBSD's full UPD (`pfsync_in_upd`), a record the reader checked:
+    /// merged into a known state from its identity, peers and timeout alone,
+    /// else decoded and imported (`badstate` if that fails).
+    fn on_openbsd_upd<H: Host>(&mut self, now: Instant, rec: &[u8], host: &mut H) {
+        let Some((id, src, dst, timeout)) = OpenBsdState::update_fields(rec) else {
+            self.stats.badlen += 1;
+            return;
         };
-        if let Some(outcome) = self.merge(now, &state.id, &update, host) {
-            self.after_merge(now, &state.id, outcome, host);
+        let update = PeerUpdate { src, dst, timeout };
+        if let Some(outcome) = self.merge(now, &id, &update, host) {
+            self.after_merge(now, &id, outcome, host);
             return;
         }
+        let Ok(state) = OpenBsdState::decode(rec, false) else {
+            self.stats.badval += 1;
+            return;
+        };
         let record = state.to_record();
         let request = ImportRequest {
             source: ImportSource::Update,
@@ -439,7 +440,7 @@ impl<X: FrameExtension> Engine<X> {
             return;
         };
         let openbsd = self.config.speaks_openbsd();
-        if openbsd && (s.timeout >= OPENBSD_PFTM_MAX || s.state_flags & PFSTATE_NOSYNC != 0) {
+        if openbsd && (s.timeout >= self.config.pftm_max() || s.state_flags & PFSTATE_NOSYNC != 0) {
             // OpenBSD treats a state being unlinked or not synced as unknown.
             self.stats.badstate += 1;
             return;

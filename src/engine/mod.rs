@@ -199,6 +199,16 @@ impl Config {
         c
     }
 
+    /// The host's `PFTM_MAX`: timeouts at or above it mark a state being
+    /// unlinked (FreeBSD 25, OpenBSD 20).
+    pub const fn pftm_max(&self) -> u8 {
+        if self.speaks_openbsd() {
+            crate::wire::openbsd::PFTM_MAX
+        } else {
+            PFTM_MAX
+        }
+    }
+
     /// True when the engine speaks OpenBSD's protocol.
     pub const fn speaks_openbsd(&self) -> bool {
         matches!(self.receive_dialect, crate::wire::Dialect::OpenBsd)
@@ -543,8 +553,7 @@ impl<X: FrameExtension> Engine<X> {
         }
         // OpenBSD lets only the peer's answer or the timeout release a
         // deferred packet; FreeBSD releases it on the state's next update.
-        let openbsd = self.config.speaks_openbsd();
-        if slot.deferred != 0 && !openbsd {
+        if slot.deferred != 0 && !self.config.speaks_openbsd() {
             self.undefer(now, &info.id, slot, deferral_release_on_update(), host);
         }
         // The update that queues a record is not a fold (stock starts
@@ -557,19 +566,21 @@ impl<X: FrameExtension> Engine<X> {
         };
         let mut urgent = false;
         match b.queued(slot.queue_index, &info.id) {
-            // OpenBSD counts folds only into updates, not into a queued INS.
-            Some(Queue::InsOpenBsd) => {}
             Some(
-                Queue::Ins1301
+                q @ (Queue::Ins1301
                 | Queue::Ins1400
                 | Queue::Ins1500
                 | Queue::Upd1301
                 | Queue::Upd1400
                 | Queue::Upd1500
+                | Queue::InsOpenBsd
                 | Queue::UpdOpenBsd
-                | Queue::UpdC,
+                | Queue::UpdC),
             ) => {
-                if info.proto == IPPROTO_TCP && b.bump_updates(slot.queue_index, updates) >= maxupd
+                // OpenBSD counts folds only into updates, not into a queued INS.
+                if info.proto == IPPROTO_TCP
+                    && q != Queue::InsOpenBsd
+                    && b.bump_updates(slot.queue_index, updates) >= maxupd
                 {
                     urgent = true;
                 }

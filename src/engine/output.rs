@@ -98,7 +98,7 @@ impl<X: FrameExtension> Engine<X> {
         let order: &[Queue] = if openbsd {
             &Queue::OPENBSD_ORDER
         } else {
-            &Queue::ALL
+            &Queue::FREEBSD_ORDER
         };
         'queues: for &queue in order {
             while let Some(id) = self.buckets.get(bi).and_then(|b| b.front(queue)) {

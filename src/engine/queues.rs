@@ -73,6 +73,21 @@ impl Queue {
         Queue::UpdOpenBsd,
     ];
 
+    /// FreeBSD's section order (stock's `pfsync_qs`); the OpenBSD queues
+    /// never fill in this dialect, so sending does not visit them.
+    pub const FREEBSD_ORDER: [Queue; 10] = [
+        Queue::Ins1301,
+        Queue::Ins1400,
+        Queue::Ins1500,
+        Queue::InsAck,
+        Queue::Upd1301,
+        Queue::Upd1400,
+        Queue::Upd1500,
+        Queue::UpdC,
+        Queue::DelC,
+        Queue::UpdReq,
+    ];
+
     /// OpenBSD's section order (its `PFSYNC_S_*` queues: IACK, UPD_C, DEL,
     /// INS, UPD), then the update requests OpenBSD sends in frames of their
     /// own. The FreeBSD queues never fill in this dialect.
@@ -173,21 +188,13 @@ impl Queue {
     }
 
     pub const fn record_len(self) -> usize {
-        match self.version() {
-            Some(v) => v.state_len(),
-            None => match self {
-                Queue::UpdC => UPD_C_LEN,
-                Queue::InsOpenBsd | Queue::UpdOpenBsd => crate::wire::OpenBsdState::LEN,
-                Queue::Ins1301
-                | Queue::Ins1400
-                | Queue::Ins1500
-                | Queue::InsAck
-                | Queue::Upd1301
-                | Queue::Upd1400
-                | Queue::Upd1500
-                | Queue::DelC
-                | Queue::UpdReq => ID_RECORD_LEN,
-            },
+        match self {
+            Queue::Ins1301 | Queue::Upd1301 => MsgVersion::V1301.state_len(),
+            Queue::Ins1400 | Queue::Upd1400 => MsgVersion::V1400.state_len(),
+            Queue::Ins1500 | Queue::Upd1500 => MsgVersion::V1500.state_len(),
+            Queue::InsOpenBsd | Queue::UpdOpenBsd => crate::wire::OpenBsdState::LEN,
+            Queue::UpdC => UPD_C_LEN,
+            Queue::InsAck | Queue::DelC | Queue::UpdReq => ID_RECORD_LEN,
         }
     }
 

@@ -9,8 +9,8 @@ use super::field::{
     be16, be32, counter, get, put, record, record_mut, set_be16, set_be32, set_counter, set_u8,
     u8_at, Field, FieldLayout, HeaderSet, StructLayout,
 };
-use super::peer;
-use super::state::{IfName, Peer, StateId, StateKey, StateRecord};
+use super::peer::{self, WirePeer};
+use super::state::{has_nul, IfName, Peer, StateId, StateKey, StateRecord};
 use super::{Error, Reject, Result};
 
 /// OpenBSD's `PFSYNC_ACT_*` numbers (if_pfsync.h). The compressed and small
@@ -277,28 +277,12 @@ impl OpenBsdState {
     /// `insert`: also check direction, the state's family and the keys'
     /// families (INS); otherwise only the update checks (UPD).
     pub fn decode(bytes: &[u8], insert: bool) -> core::result::Result<OpenBsdState, Reject> {
-        let b: &[u8; OpenBsdState::LEN] = record(bytes).map_err(|_| Reject::Short)?;
-        let timeout = u8_at(b, field::TIMEOUT);
-        check_update(
-            timeout,
-            u8_at(b, peer::state_field(field::SRC)),
-            u8_at(b, peer::state_field(field::DST)),
-        )?;
-        let direction = u8_at(b, field::DIRECTION);
-        let af = u8_at(b, field::AF);
-        if insert {
-            if direction > super::state_format::PF_OUT {
-                return Err(Reject::Direction);
-            }
-            if !is_family(af) || !keys_families_ok(b) {
-                return Err(Reject::AddressFamily);
-            }
-        }
+        let b = OpenBsdState::check(bytes, insert)?;
         let ifname = IfName::from_wire(&get(b, field::IFNAME)).ok_or(Reject::IfName)?;
         let creatorid = get(b, field::CREATORID);
-        if creatorid == [0; 4] {
-            return Err(Reject::CreatorId);
-        }
+        let timeout = u8_at(b, field::TIMEOUT);
+        let direction = u8_at(b, field::DIRECTION);
+        let af = u8_at(b, field::AF);
         Ok(OpenBsdState {
             id: StateId {
                 id: get(b, field::ID),
@@ -342,6 +326,54 @@ impl OpenBsdState {
             state_flags: be16(b, field::STATE_FLAGS),
             set_prio: get(b, field::SET_PRIO),
         })
+    }
+
+    /// The checks of [`OpenBsdState::decode`], in the same order, without
+    /// decoding: the record, if it passes.
+    #[inline]
+    pub fn check(
+        bytes: &[u8],
+        insert: bool,
+    ) -> core::result::Result<&[u8; OpenBsdState::LEN], Reject> {
+        let b: &[u8; OpenBsdState::LEN] = record(bytes).map_err(|_| Reject::Short)?;
+        check_update(
+            u8_at(b, field::TIMEOUT),
+            u8_at(b, peer::state_field(field::SRC)),
+            u8_at(b, peer::state_field(field::DST)),
+        )?;
+        if insert {
+            if u8_at(b, field::DIRECTION) > super::state_format::PF_OUT {
+                return Err(Reject::Direction);
+            }
+            if !is_family(u8_at(b, field::AF)) || !keys_families_ok(b) {
+                return Err(Reject::AddressFamily);
+            }
+        }
+        if !has_nul(&get(b, field::IFNAME)) {
+            return Err(Reject::IfName);
+        }
+        if get(b, field::CREATORID) == [0; 4] {
+            return Err(Reject::CreatorId);
+        }
+        Ok(b)
+    }
+
+    /// What merging an update into a known state takes from a record that
+    /// passed [`OpenBsdState::check`]: identity, both peers in wire form and
+    /// the timeout. `None` if `bytes` is short.
+    #[inline]
+    pub fn update_fields(bytes: &[u8]) -> Option<(StateId, WirePeer, WirePeer, u8)> {
+        let b: &[u8; OpenBsdState::LEN] = record(bytes).ok()?;
+        let id = StateId {
+            id: get(b, field::ID),
+            creatorid: get(b, field::CREATORID),
+        };
+        Some((
+            id,
+            WirePeer(get(b, field::SRC)),
+            WirePeer(get(b, field::DST)),
+            u8_at(b, field::TIMEOUT),
+        ))
     }
 
     /// Only `{id, creatorid}`, unchecked: what a full-state DEL is used for.

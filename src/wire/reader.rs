@@ -523,14 +523,8 @@ fn decode_ref(kind: Kind, rec: &[u8]) -> core::result::Result<MessageRef<'_>, Re
     Ok(match kind {
         Kind::Ins(v) => MessageRef::Ins(StateView::new_checked(rec, v, StateChecks::Insert)?),
         Kind::Upd(v) => MessageRef::Upd(StateView::new_checked(rec, v, StateChecks::Update)?),
-        Kind::ObsdIns => {
-            OpenBsdState::decode(rec, true)?;
-            MessageRef::OpenBsdIns(rec)
-        }
-        Kind::ObsdUpd => {
-            OpenBsdState::decode(rec, false)?;
-            MessageRef::OpenBsdUpd(rec)
-        }
+        Kind::ObsdIns => MessageRef::OpenBsdIns(OpenBsdState::check(rec, true)?),
+        Kind::ObsdUpd => MessageRef::OpenBsdUpd(OpenBsdState::check(rec, false)?),
         Kind::Clr => MessageRef::Clr(Clr::parse(rec).map_err(|e| match e {
             Error::BadVal => Reject::IfName,
             _ => Reject::Short,
