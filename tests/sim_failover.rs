@@ -93,7 +93,11 @@ fn shim_like(c: &mut Cluster) {
 }
 
 fn failover_run_mix(seed: u64, flows: u64, mix: FlowMix) -> (usize, usize, u64) {
-    let mut c = pair(seed);
+    failover_run_on(pair(seed), seed, flows, mix)
+}
+
+/// The failover scenario on a started pair `c`.
+fn failover_run_on(mut c: Cluster, seed: u64, flows: u64, mix: FlowMix) -> (usize, usize, u64) {
     shim_like(&mut c);
     let mut rng = Rng::new(seed ^ 0xfa11);
     let start = c.now;
@@ -171,6 +175,18 @@ fn failover_totals(seeds: std::ops::Range<u64>, flows: u64, mix: FlowMix) -> (us
         let (e, p, _) = failover_run_mix(seed, flows, mix);
         (eligible + e, pass + p)
     })
+}
+
+#[test]
+fn openbsd_failover_keeps_every_established_flow() {
+    let c = pair_with(1, openbsd_node_config(0), openbsd_node_config(1));
+    let (eligible, pass, frames) = failover_run_on(c, 1, 10_000, TYPICAL);
+    println!("OpenBSD failover: {pass}/{eligible} flows pass on B ({frames} frames from A)");
+    assert!(eligible > 3000, "{eligible}");
+    assert_eq!(
+        pass, eligible,
+        "every flow established >= 1 s before the failure survives"
+    );
 }
 
 #[test]

@@ -14,15 +14,11 @@ use pfsync::sim::{Cluster, Segment};
 use pfsync::time::Duration;
 use pfsync::wire::openbsd::action;
 use pfsync::wire::{
-    Dialect, FrameBuilder, FrameReader, Header, IfName, OpenBsdState, Subheader, WalkEvent,
+    Dialect, FrameBuilder, FrameReader, Header, OpenBsdState, Subheader, WalkEvent,
 };
 
 fn openbsd_config(n: u8) -> Config {
-    let mut c = Config::openbsd(hostid(n));
-    c.syncdev = IfName::new("em1");
-    c.up = true;
-    c.peer_family = IpFamily::V4;
-    c
+    openbsd_node_config(n)
 }
 
 /// A state carrying what only OpenBSD's record holds: routing domains and a

@@ -27,6 +27,15 @@ pub fn node_config(n: u8) -> Config {
     c
 }
 
+/// Node `n` speaking OpenBSD's dialect (docs/openbsd.md), up with a sync interface.
+pub fn openbsd_node_config(n: u8) -> Config {
+    let mut c = Config::openbsd(hostid(n));
+    c.syncdev = IfName::new("em1");
+    c.up = true;
+    c.peer_family = IpFamily::V4;
+    c
+}
+
 /// A started two-node cluster (each has sent its bulk request), settled.
 pub fn pair(seed: u64) -> Cluster {
     pair_with(seed, node_config(0), node_config(1))
