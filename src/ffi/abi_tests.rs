@@ -405,6 +405,11 @@ fn an_openbsd_release_speaks_pfsync_v6_and_exports_openbsd_records() {
         0
     );
     assert_eq!(stat(&stats, 5), 1, "badver");
+    // Anti-entropy speaks FreeBSD frames: refused.
+    assert_eq!(
+        pfsync_rs_anti_entropy_set(eng, 1, 1_000, 7_000_000_000),
+        convert_einval()
+    );
     pfsync_rs_engine_destroy(eng);
 }
 

@@ -131,7 +131,8 @@ pub(crate) extern "C" fn pfsync_rs_anti_entropy_set(
         k.anti_entropy = None;
         return 0;
     }
-    if !(PERIOD_MIN_MS..=PERIOD_MAX_MS).contains(&period_ms) {
+    // Its digests travel in FreeBSD frames, which an OpenBSD peer refuses.
+    if !(PERIOD_MIN_MS..=PERIOD_MAX_MS).contains(&period_ms) || k.engine.config().speaks_openbsd() {
         return EINVAL;
     }
     if k.anti_entropy

@@ -201,6 +201,9 @@ pub fn engine_config(
     if c.bulk_pace_us != 0 {
         // One full frame per `bulk_pace_us`.
         cfg.bulk_rate_bytes_per_sec = u64::from(cfg.mtu) * 1_000_000 / u64::from(c.bulk_pace_us);
+    } else if cfg.speaks_openbsd() {
+        // OpenBSD sends one bulk frame every 20 ms, whatever the MTU.
+        cfg.bulk_rate_bytes_per_sec = u64::from(cfg.mtu) * 50;
     }
     cfg.carp_demotion_factor = c.carp_demotion;
     cfg.hostid = c.hostid_be;

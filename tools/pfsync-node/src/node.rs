@@ -78,6 +78,10 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
     if openbsd && args.emulate_release == 14 {
         return Err("--emulate-release is a FreeBSD setting".into());
     }
+    if openbsd && args.anti_entropy {
+        // Its digests travel in FreeBSD (version 5) frames.
+        return Err("--anti-entropy is not available with --dialect openbsd".into());
+    }
     let mut c = if openbsd {
         Config::openbsd(hostid.to_be_bytes())
     } else {
@@ -132,6 +136,9 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
     c.mtu = u16::try_from(mtu).map_err(|_| "mtu too large")?;
     if args.bulk_rate != 0 {
         c.bulk_rate_bytes_per_sec = args.bulk_rate;
+    } else if openbsd {
+        // OpenBSD sends one bulk frame every 20 ms, whatever the MTU.
+        c.bulk_rate_bytes_per_sec = u64::from(c.mtu) * 50;
     }
     if args.bulk_tick_us != 0 {
         c.bulk_tick = Duration::from_micros(args.bulk_tick_us);
