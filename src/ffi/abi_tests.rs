@@ -405,9 +405,14 @@ fn an_openbsd_release_speaks_pfsync_v6_and_exports_openbsd_records() {
         0
     );
     assert_eq!(stat(&stats, 5), 1, "badver");
-    // Anti-entropy speaks FreeBSD frames: refused.
+    // Anti-entropy and authentication work on FreeBSD frames: refused.
     assert_eq!(
         pfsync_rs_anti_entropy_set(eng, 1, 1_000, 7_000_000_000),
+        convert_einval()
+    );
+    let key = [0x42u8; 32];
+    assert_eq!(
+        pfsync_rs_auth_set_key(eng, 1, key.as_ptr(), key.len(), 7_000_000_000),
         convert_einval()
     );
     pfsync_rs_engine_destroy(eng);

@@ -727,7 +727,8 @@ pub(crate) extern "C" fn pfsync_rs_auth_set_key_at(
     let Some(k) = (unsafe { engine(eng) }) else {
         return EINVAL;
     };
-    if key.is_null() {
+    // The trailer is verified on FreeBSD (version 5) frames only.
+    if key.is_null() || k.engine.config().speaks_openbsd() {
         return EINVAL;
     }
     // SAFETY: the shim passes `len` readable bytes it wipes afterwards.

@@ -78,9 +78,11 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
     if openbsd && args.emulate_release == 14 {
         return Err("--emulate-release is a FreeBSD setting".into());
     }
-    if openbsd && args.anti_entropy {
-        // Its digests travel in FreeBSD (version 5) frames.
-        return Err("--anti-entropy is not available with --dialect openbsd".into());
+    if openbsd && (args.anti_entropy || args.auth_key_file.is_some()) {
+        // Digests travel in, and trailers are verified on, FreeBSD (version 5) frames.
+        return Err(
+            "--anti-entropy and --auth-key-file are not available with --dialect openbsd".into(),
+        );
     }
     let mut c = if openbsd {
         Config::openbsd(hostid.to_be_bytes())
