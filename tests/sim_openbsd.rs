@@ -392,3 +392,46 @@ fn an_openbsd_requester_takes_bus_end_only_after_bus_start() {
     assert_eq!(c.nodes[0].engine.bulk_request_state(), ReqState::Done);
     assert_eq!(c.nodes[0].io.demotion, 0);
 }
+
+#[test]
+fn switching_dialect_sends_what_was_queued_in_the_old_one_first() {
+    let mut c = pair(31);
+    c.drop_frame = Some(capture_versions);
+    let now = c.now;
+    c.with_node(0, |a| a.create_state(now, tcp_state(0, 1)));
+    let now = c.now;
+    c.with_node(0, |a| a.configure(now, openbsd_config(0)))
+        .unwrap()
+        .unwrap();
+    assert!(c.nodes[0].engine.config().speaks_openbsd());
+    let now = c.now;
+    c.with_node(0, |a| a.create_state(now, openbsd_state(0, 2)));
+    c.run_for(Duration::from_millis(1500));
+    let versions = std::mem::take(&mut *VERSIONS.lock().unwrap());
+    assert_eq!(
+        versions.first(),
+        Some(&5),
+        "the FreeBSD INS left before the switch"
+    );
+    assert_eq!(
+        versions.last(),
+        Some(&6),
+        "then OpenBSD frames: {versions:?}"
+    );
+    assert!(
+        c.nodes[1].table.get(&state_id(0, 1)).is_some(),
+        "B, still FreeBSD, got the state queued before the switch"
+    );
+    assert_eq!(c.nodes[1].table.len(), 1, "and only that one");
+    assert!(c.nodes[1].engine.stats().badver >= 1);
+}
+
+/// Header versions of every frame node 0 sent while installed.
+static VERSIONS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+fn capture_versions(from: usize, frame: &[u8]) -> bool {
+    if let Some(v) = frame.first().filter(|_| from == 0) {
+        VERSIONS.lock().unwrap().push(*v);
+    }
+    false
+}

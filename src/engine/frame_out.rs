@@ -1,11 +1,12 @@
 //! Assembling outgoing frames: sections of records under a byte budget.
 //!
 //! `FrameWriter` lays out `header | (subheader + records)* | EOF` in a caller
-//! buffer (OpenBSD's dialect: `header | (subheader + records)*`, version 6,
-//! each subheader giving its record length in 4-byte words, no EOF, the
-//! checksum field zero, as OpenBSD's `pfsync_slice_write` does), opening a section when the action changes and refusing a record
+//! buffer, opening a section when the action changes and refusing a record
 //! that would push the frame (EOF and extension trailer included) past the
-//! budget. Record bodies are written by the caller into the slice it is
+//! budget. In OpenBSD's dialect the frame is `header | (subheader +
+//! records)*` as OpenBSD's `pfsync_slice_write` lays it out: version 6, each
+//! subheader giving its record length in 4-byte words, no EOF, the checksum
+//! field zero. Record bodies are written by the caller into the slice it is
 //! handed; the byte layouts of header, subheader and the small records come
 //! from `crate::wire`.
 

@@ -439,8 +439,14 @@ impl<X: FrameExtension> Engine<X> {
         {
             return Err(ConfigError::Mtu);
         }
-        if new.mtu != self.config.mtu || new.peer_family != self.config.peer_family {
-            // Records queued under the old budget leave first (stock flushes on shrink).
+        let dialect_changed = new.speaks_openbsd() != self.config.speaks_openbsd();
+        if new.mtu != self.config.mtu
+            || new.peer_family != self.config.peer_family
+            || dialect_changed
+        {
+            // Records queued under the old budget leave first (stock flushes
+            // on shrink), and in the old dialect: the new one's send order
+            // does not visit the old one's full-state queues.
             self.send_all(now, host, PushReason::Urgent);
         }
         if let Err(e) = self.size_for(new) {
@@ -455,7 +461,8 @@ impl<X: FrameExtension> Engine<X> {
         // table we have never been sent.
         let peer_changed = old.syncdev != new.syncdev
             || old.syncpeer != new.syncpeer
-            || old.peer_family != new.peer_family;
+            || old.peer_family != new.peer_family
+            || dialect_changed;
         if self.active && !active {
             self.active = false;
             self.bulk_request_event(now, ReqEvent::Stop, host);
