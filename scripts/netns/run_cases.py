@@ -415,8 +415,11 @@ def openbsd_insert_update_delete(lab):
         a.delete(f"{i:016x}", f"{A_ID:08x}")
     synced(a, b, "OpenBSD deletes to reach b")
     assert len(b.dump()) == 14
-    b.insert(tcp_state(100, B_ID))
+    # OpenBSD's routing domains and stack-side table cross with the state.
+    b.insert(tcp_state(100, B_ID, rdomain=[3, 4], rtableid=3, stack_rtableid=4))
     wait_until(lambda: f"{100:016x}" in ids(a, B_ID), 5, "b's insert to reach a")
+    got = {s["id"]: s for s in a.dump()}[f"{100:016x}"]
+    assert (got["rdomain"], got["rtableid"], got["stack_rtableid"]) == ([3, 4], 3, 4), got
     sa, sb = a.stats()["stats"], b.stats()["stats"]
     # Counters under OpenBSD's names; OpenBSD sends no EOF.
     assert sb["iacts"]["INS"] >= 20 and sb["iacts"]["UPD_C"] >= 5 and sb["iacts"]["DEL_C"] >= 6, sb["iacts"]

@@ -85,6 +85,10 @@ pub struct StateJson {
     pub rt_ifname: String,
     pub orig_ifname: String,
     pub tagname: String,
+    /// OpenBSD: routing domain of each key.
+    pub rdomain: [u16; 2],
+    /// OpenBSD: routing table of the stack-side key.
+    pub stack_rtableid: i32,
 }
 
 impl Default for StateJson {
@@ -128,6 +132,8 @@ impl Default for StateJson {
             rt_ifname: String::new(),
             orig_ifname: String::new(),
             tagname: String::new(),
+            rdomain: d.rdomain,
+            stack_rtableid: d.stack_rtableid,
         }
     }
 }
@@ -292,6 +298,8 @@ pub fn record_to_json(r: &StateRecord) -> StateJson {
         rt_ifname: name_string(r.rt_ifname.as_bytes()),
         orig_ifname: name_string(r.orig_ifname.as_bytes()),
         tagname: name_string(r.tagname.as_bytes()),
+        rdomain: r.rdomain,
+        stack_rtableid: r.stack_rtableid,
     }
 }
 
@@ -352,8 +360,8 @@ pub fn record_from_json(v: &Value) -> Result<StateRecord, String> {
         rt_ifname: ifname(&j.rt_ifname, "rt_ifname")?,
         orig_ifname: ifname(&j.orig_ifname, "orig_ifname")?,
         tagname,
-        rdomain: [0; 2],
-        stack_rtableid: -1,
+        rdomain: j.rdomain,
+        stack_rtableid: j.stack_rtableid,
     })
 }
 
