@@ -1,0 +1,124 @@
+#!/bin/sh
+# OpenBSD: `make openbsd` builds build/openbsd/pfsync.o (the object that
+# replaces if_pfsync.o in an OpenBSD amd64 kernel) against OpenBSD's
+# headers with -Werror; scripts/audit-openbsd.py audits it; then a self-test
+# shows each audit rule failing on a small object that breaks it.
+# The assembly below is AT&T syntax, where $ marks an immediate:
+# shellcheck disable=SC2016
+set -eu
+if [ "$(uname)" != Linux ]; then
+    echo "the cross-build is for Linux"
+    exit 77
+fi
+top=$(pwd)
+make -s openbsd
+out=build/openbsd
+test -s "$out/pfsync.o"
+
+# shellcheck disable=SC2046 # kmod/openbsd/*.c names have no spaces
+python3 scripts/audit-openbsd.py decls --cflags "$out/cflags" \
+    --header-dir .toolchain/freebsd15/x86_64-openbsd-none \
+    --header-dir .toolchain/freebsd15/generic-openbsd \
+    --standin-dir kmod/openbsd/compat \
+    -o "$out/kernel-decls" $(find kmod/openbsd -maxdepth 1 -name '*.c' | LC_ALL=C sort)
+python3 scripts/audit-openbsd.py check --verbose --decls "$out/kernel-decls" \
+    --standin-decls "$out/kernel-decls.standin" --keep kmod/openbsd/export_syms "$out/pfsync.o"
+
+# Self-test.
+st=$top/build/openbsd-audit-selftest
+rm -rf "$st"
+mkdir -p "$st"
+cd "$st"
+printf 'pfsyncattach\n' >keep
+failures=0
+
+obj() { # NAME [ld.lld -m EMULATION]: NAME.s -> NAME.o, linked -r as the build does
+    clang-14 -target x86_64-unknown-openbsd7.8 -c "$1.s" -o "$1.in.o"
+    if [ -n "${2:-}" ]; then
+        ld.lld-14 -m "$2" -r -o "$1.o" "$1.in.o"
+    else
+        ld.lld-14 -r -o "$1.o" "$1.in.o"
+    fi
+}
+audit() {
+    python3 "$top/scripts/audit-openbsd.py" check --decls "$top/$out/kernel-decls" \
+        --standin-decls "$top/$out/kernel-decls.standin" --keep keep "$1.o"
+}
+expect_fail() { # NAME TAG
+    if audit "$1" >"$1.log" 2>&1; then
+        echo "NOT CAUGHT: $1 passed the audit, expected [$2]"
+        failures=$((failures + 1))
+    elif grep -q "FAIL \[$2\]" "$1.log"; then
+        echo "caught: $1 [$2]: $(grep "FAIL \[$2\]" "$1.log" | head -n 1 | sed 's/^ *FAIL //')"
+    else
+        echo "WRONG REASON: $1 failed, but not with [$2]:"
+        cat "$1.log"
+        failures=$((failures + 1))
+    fi
+}
+# entry BODY...: the global pfsyncattach, IBT landing pad first.
+entry() {
+    printf '.text\n.globl pfsyncattach\n.type pfsyncattach,@function\npfsyncattach:\n endbr64\n pushq %%rbp\n movq %%rsp, %%rbp\n'
+    printf ' %s\n' "$@"
+    printf ' popq %%rbp\n ret\n'
+}
+
+entry 'callq printf' 'callq memcmp' >clean.s
+obj clean
+if audit clean >clean.log 2>&1 && grep -q 'stand-in: memcmp' clean.log; then
+    echo "passes: clean (memcmp listed as declared by the stand-in only)"
+else
+    echo "FALSE ALARM or missing note: clean"
+    cat clean.log
+    failures=$((failures + 1))
+fi
+
+entry 'nop' >freebsd_osabi.s
+obj freebsd_osabi elf_x86_64_fbsd
+expect_fail freebsd_osabi header
+
+printf '.text\n.globl other\n.type other,@function\nother:\n endbr64\n ret\n' >no_entry.s
+obj no_entry
+expect_fail no_entry entry
+
+entry 'movss %xmm0, %xmm1' >fpu.s
+obj fpu
+expect_fail fpu fpu
+
+entry 'movq %rax, -8(%rsp)' >redzone.s
+obj redzone
+expect_fail redzone redzone
+
+entry 'movl $printf, %eax' >reloc32.s
+obj reloc32
+expect_fail reloc32 relocs
+
+entry 'callq not_a_kernel_function' >undeclared.s
+obj undeclared
+expect_fail undeclared undefined
+
+{ entry 'nop'; printf '.globl extra\n.type extra,@function\nextra:\n endbr64\n ret\n'; } >export.s
+obj export
+expect_fail export exports
+
+entry 'movq $printf, %rax' 'callq *%rax' >indirect.s
+obj indirect
+expect_fail indirect retpoline
+
+printf '.text\n.globl pfsyncattach\n.type pfsyncattach,@function\npfsyncattach:\n ret\n' >no_endbr.s
+obj no_endbr
+expect_fail no_endbr ibt
+
+{ entry 'nop'; printf '.type hook,@function\nhook:\n ret\n.data\n.quad hook\n'; } >taken.s
+obj taken
+expect_fail taken ibt
+
+entry 'subq $8192, %rsp' 'addq $8192, %rsp' >stack.s
+obj stack
+expect_fail stack stack
+
+if [ "$failures" -ne 0 ]; then
+    echo "openbsd audit self-test: $failures case(s) wrong"
+    exit 1
+fi
+echo "openbsd audit self-test: every rule caught its case, the clean object passed"
