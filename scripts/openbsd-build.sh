@@ -31,9 +31,17 @@ NM=${NM_KERNEL:-llvm-nm-14}
 out=$top/build/openbsd
 rel_out=build/openbsd
 
-if [ ! -d "$hdr/x86_64-openbsd-none" ] || [ ! -d "$hdr/generic-openbsd" ]; then
-    echo "openbsd-build: OpenBSD headers missing under $hdr: run scripts/fetch-freebsd-headers.sh" >&2
-    exit 1
+missing=""
+for tool in "$CC" "$LD" "$OBJCOPY" "$NM" /usr/bin/rustc /usr/bin/cargo; do
+    command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+[ -d /usr/lib/rustlib/src/rust/library/core ] || missing="$missing rust-web-src"
+for dir in x86_64-openbsd-none generic-openbsd; do
+    [ -d "$hdr/$dir" ] || missing="$missing .toolchain/freebsd15/$dir"
+done
+if [ -n "$missing" ]; then
+    echo "openbsd-build: missing:$missing; running scripts/install-deps.sh build"
+    "$top/scripts/install-deps.sh" build
 fi
 sources=$(find kmod/openbsd -maxdepth 1 -name '*.c' | LC_ALL=C sort)
 [ -n "$sources" ] || { echo "openbsd-build: no kmod/openbsd/*.c" >&2; exit 1; }
@@ -120,10 +128,10 @@ echo "  LD  $rel_out/pfsync.kld"
 grep -v -e '^#' -e '^[[:space:]]*$' kmod/openbsd/export_syms | LC_ALL=C sort -u >"$out/export_syms"
 "$NM" --no-llvm-bc -g --defined-only --format=just-symbols "$out/pfsync.kld" | LC_ALL=C sort -u |
     LC_ALL=C comm -23 - "$out/export_syms" >"$out/localize_syms"
-missing=$("$NM" --no-llvm-bc -g --defined-only --format=just-symbols "$out/pfsync.kld" | LC_ALL=C sort -u |
-    LC_ALL=C comm -13 - "$out/export_syms")
-if [ -n "$missing" ]; then
-    echo "openbsd-build: kmod/openbsd/export_syms names undefined symbols:" $missing >&2
+absent=$("$NM" --no-llvm-bc -g --defined-only --format=just-symbols "$out/pfsync.kld" | LC_ALL=C sort -u |
+    LC_ALL=C comm -13 - "$out/export_syms" | tr '\n' ' ')
+if [ -n "$absent" ]; then
+    echo "openbsd-build: kmod/openbsd/export_syms names what pfsync.o does not define: $absent" >&2
     exit 1
 fi
 echo "  OBJCOPY $rel_out/pfsync.o"

@@ -122,3 +122,17 @@ if [ "$failures" -ne 0 ]; then
     exit 1
 fi
 echo "openbsd audit self-test: every rule caught its case, the clean object passed"
+
+# vm-tests/openbsd cannot run here (no OpenBSD kernel or image): walk its
+# steps in --dry-run mode.
+cd "$top"
+dry=$(sh vm-tests/openbsd/build-kernel.sh --dry-run --install build/openbsd/pfsync.o)
+for want in "make -C /usr/src/sys/arch/amd64/compile/GENERIC.MP config" \
+    "obj/if_pfsync.o" "core initialisation failed" "install"; do
+    echo "$dry" | grep -q -- "$want" || { echo "build-kernel dry run lacks: $want"; exit 1; }
+done
+dry=$(sh vm-tests/openbsd/scenario.sh --dry-run A vio1 10.0.0.1 10.0.0.2)
+for case_ in config bad_maxupd sync_out sync_in bulk stats; do
+    echo "$dry" | grep -q "VMTEST PASS A $case_" || { echo "scenario dry run lacks $case_"; exit 1; }
+done
+echo "vm-tests/openbsd dry runs ok"
