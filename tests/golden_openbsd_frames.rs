@@ -7,15 +7,18 @@
 
 use pfsync::wire::openbsd::{self, ACT_DEL, ACT_INS, ACT_UPD};
 use pfsync::wire::{
-    samples, BusStatus, DelC, Error, Event, FrameBuilder, FrameReader, Header, InsAck,
-    Message, OpenBsdState, StateId, Tdb, UpdC, UpdReq, VERSION_OPENBSD,
+    samples, BusStatus, DelC, Error, Event, FrameBuilder, FrameReader, Header, InsAck, Message,
+    OpenBsdState, StateId, Tdb, UpdC, UpdReq, VERSION_OPENBSD,
 };
 
 /// The header's `spare` bytes in every golden frame.
 const SPARE: [u8; 16] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
 fn golden(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/golden/openbsd/{name}.bin", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/golden/openbsd/{name}.bin",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

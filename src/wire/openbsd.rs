@@ -3,11 +3,11 @@
 //! if_pfsync.h v1.66 / pfvar.h v1.548). OpenBSD and FreeBSD do not interoperate;
 //! this is decoded for captures and tools. Padding and `updates` are written as 0.
 
+use super::builder::{FrameBuilder, Full};
 use super::field::{
     be16, be32, counter, get, put, record, record_mut, set_be16, set_be32, set_counter, set_u8,
     u8_at, Field, FieldLayout, HeaderSet, StructLayout,
 };
-use super::builder::{FrameBuilder, Full};
 use super::peer;
 use super::reader::Message;
 use super::state::{IfName, Peer, StateId};
