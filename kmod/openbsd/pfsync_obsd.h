@@ -87,7 +87,12 @@ struct pfsync_obsd_softc {
 	}			 sc_clears[PFSYNC_OBSD_CLEARS];
 	unsigned int		 sc_nclears;
 
-	/* Engine -> network, drained after the engine lock is released. */
+	/*
+	 * Engine -> network: filled under the engine lock, sent by
+	 * sc_tx_task with NET_LOCK held shared (ioctl callers may or may not
+	 * hold NET_LOCK, so nothing is sent from their context).
+	 */
+	struct task		 sc_tx_task;
 	struct mutex		 sc_txq_mtx;
 	struct mbuf_list	 sc_txq;
 	/* Deferred packets released to go on their way, by direction. */
@@ -100,9 +105,15 @@ struct pfsync_obsd_softc {
 	struct timeout		 sc_tmo;
 	uint8_t			*sc_rxbuf;		/* PFSYNC_OBSD_MAX_FRAME */
 	int			 sc_demoted;
+	int			 sc_dying;	/* [engine lock] */
+	struct refcnt		 sc_refs;	/* sysctl readers */
 };
 
-/* The one pfsync0, or NULL; set and cleared under NET_LOCK. */
+/*
+ * The one pfsync0, or NULL; written under NET_LOCK (exclusive).  pf's hooks
+ * read it in an SMR read section, the input path under NET_LOCK (shared),
+ * sysctl with a reference; destruction waits for all three.
+ */
 extern struct pfsync_obsd_softc *pfsync_obsd_sc;
 
 /* pfsync_obsd_attach.c */
@@ -132,7 +143,7 @@ void	pfsync_obsd_state_info(const struct pf_state *,
 void	pfsync_obsd_host_ops(struct pfsync_rs_host_ops *);
 
 /* pfsync_obsd_net.c */
-void	pfsync_obsd_transmit(struct pfsync_obsd_softc *);
+void	pfsync_obsd_tx_task(void *);
 int	pfsync_obsd_frame_queue(struct pfsync_obsd_softc *, const uint8_t *,
 	    size_t);
 

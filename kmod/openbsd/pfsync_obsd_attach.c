@@ -21,6 +21,8 @@
 #include <sys/task.h>
 #include <sys/mutex.h>
 #include <sys/rwlock.h>
+#include <sys/smr.h>
+#include <sys/refcnt.h>
 #include <sys/syslog.h>
 
 #include <net/if.h>
@@ -99,6 +101,7 @@ pfsync_obsd_clone_create(struct if_clone *ifc, int unit)
 	sc = malloc(sizeof(*sc), M_DEVBUF, M_WAITOK | M_ZERO);
 	sc->sc_rxbuf = malloc(PFSYNC_OBSD_MAX_FRAME, M_DEVBUF, M_WAITOK);
 	rw_init(&sc->sc_engine_lock, "pfsyncrs");
+	refcnt_init(&sc->sc_refs);
 	mtx_init(&sc->sc_park_mtx, IPL_SOFTNET);
 	mtx_init(&sc->sc_txq_mtx, IPL_SOFTNET);
 	TAILQ_INIT(&sc->sc_parked);
@@ -106,6 +109,7 @@ pfsync_obsd_clone_create(struct if_clone *ifc, int unit)
 	ml_init(&sc->sc_relq_out);
 	ml_init(&sc->sc_relq_in);
 	task_set(&sc->sc_park_task, pfsync_obsd_park_task, sc);
+	task_set(&sc->sc_tx_task, pfsync_obsd_tx_task, sc);
 	timeout_set_proc(&sc->sc_tmo, pfsync_obsd_timeout, sc);
 	sc->sc_maxupdates = 128;
 	sc->sc_defer_next = 1;
@@ -147,7 +151,7 @@ pfsync_obsd_clone_create(struct if_clone *ifc, int unit)
 #endif
 
 	NET_LOCK();
-	pfsync_obsd_sc = sc;
+	SMR_PTR_SET_LOCKED(&pfsync_obsd_sc, sc);
 	pfsync_obsd_engine_enter(sc);
 	pfsync_obsd_config_push(sc);
 	pfsync_obsd_engine_leave(sc);
@@ -162,20 +166,28 @@ pfsync_obsd_clone_destroy(struct ifnet *ifp)
 	struct in_multi *mship;
 
 	NET_LOCK();
-	pfsync_obsd_sc = NULL;
+	SMR_PTR_SET_LOCKED(&pfsync_obsd_sc, NULL);
 	mship = sc->sc_mship;
 	sc->sc_mship = NULL;
 	if (mship != NULL)
 		in_delmulti(mship);
 	NET_UNLOCK();
+	/* No input path has sc now; wait out hooks and sysctl readers. */
+	smr_barrier();
+	refcnt_finalize(&sc->sc_refs, "pfsyncdt");
 
 	/*
-	 * No hook parks anything now.  Stop the timer and the task, destroy
-	 * the engine (it gives back the packets it holds), then forget what
-	 * is still parked and drop what was never handed to the engine.
+	 * Nothing parks anything now.  Stop the timer and the tasks (dying:
+	 * none re-arms or re-queues another), destroy the engine (it gives
+	 * back the packets it holds), then forget what is still parked and
+	 * drop what was never handed to the engine.
 	 */
+	rw_enter_write(&sc->sc_engine_lock);
+	sc->sc_dying = 1;
+	rw_exit_write(&sc->sc_engine_lock);
 	timeout_del_barrier(&sc->sc_tmo);
 	task_del(systqmp, &sc->sc_park_task);
+	task_del(systqmp, &sc->sc_tx_task);
 	taskq_barrier(systqmp);
 
 	rw_enter_write(&sc->sc_engine_lock);
@@ -293,15 +305,17 @@ pfsync_obsd_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 	struct ifreq *ifr = (struct ifreq *)data;
 	struct proc *p = curproc;
 	struct pfsyncreq req;
-	int error = 0, running;
+	int error = 0, up, running;
 
 	switch (cmd) {
 	case SIOCSIFADDR:
 	case SIOCAIFADDR:
 	case SIOCSIFDSTADDR:
 	case SIOCSIFFLAGS:
-		running = ISSET(ifp->if_flags, IFF_UP) ? 1 : 0;
-		if (running != ISSET(ifp->if_flags, IFF_RUNNING) / IFF_RUNNING) {
+		up = ISSET(ifp->if_flags, IFF_UP) ? 1 : 0;
+		running = ISSET(ifp->if_flags, IFF_RUNNING) ? 1 : 0;
+		if (up != running) {
+			running = up;
 			if (running)
 				SET(ifp->if_flags, IFF_RUNNING);
 			else

@@ -3,8 +3,8 @@
  * pfsync(4) for OpenBSD, part 2: the engine lock, the one timer, and the
  * configuration handed to the core.  Every call into the engine goes
  * between pfsync_obsd_engine_enter() and _leave(); frames the engine hands
- * to `send` wait in sc_txq and leave when the lock is released, so the core
- * never runs ip_output under its own lock.
+ * to `send` wait in sc_txq for sc_tx_task, so ip_output never runs under
+ * the engine lock.
  */
 
 #include <sys/param.h>
@@ -38,13 +38,25 @@ pfsync_obsd_engine_enter(struct pfsync_obsd_softc *sc)
 	rw_enter_write(&sc->sc_engine_lock);
 }
 
-/* The caller holds NET_LOCK (shared is enough): frames go out here. */
+/* Frames and released packets the call queued go out from sc_tx_task. */
 void
 pfsync_obsd_engine_leave(struct pfsync_obsd_softc *sc)
 {
+	int queued;
+
+	int dying;
+
 	pfsync_obsd_timer_arm(sc);
+	dying = sc->sc_dying;
 	rw_exit_write(&sc->sc_engine_lock);
-	pfsync_obsd_transmit(sc);
+	if (dying)
+		return;
+	mtx_enter(&sc->sc_txq_mtx);
+	queued = !ml_empty(&sc->sc_txq) || !ml_empty(&sc->sc_relq_out) ||
+	    !ml_empty(&sc->sc_relq_in);
+	mtx_leave(&sc->sc_txq_mtx);
+	if (queued)
+		task_add(systqmp, &sc->sc_tx_task);
 }
 
 /* With the engine lock held: the core's next deadline, as one timeout. */
@@ -53,7 +65,7 @@ pfsync_obsd_timer_arm(struct pfsync_obsd_softc *sc)
 {
 	uint64_t deadline, now;
 
-	if (sc->sc_engine == NULL)
+	if (sc->sc_engine == NULL || sc->sc_dying)
 		return;
 	deadline = pfsync_rs_poll_timeout(sc->sc_engine);
 	if (deadline == PFSYNC_RS_NO_DEADLINE) {
@@ -72,7 +84,7 @@ pfsync_obsd_timeout(void *arg)
 
 	NET_LOCK_SHARED();
 	pfsync_obsd_engine_enter(sc);
-	if (sc->sc_engine != NULL)
+	if (sc->sc_engine != NULL && !sc->sc_dying)
 		pfsync_rs_on_timeout(sc->sc_engine, pfsync_obsd_now_ns());
 	pfsync_obsd_engine_leave(sc);
 	NET_UNLOCK_SHARED();

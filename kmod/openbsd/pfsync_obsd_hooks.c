@@ -18,6 +18,7 @@
 #include <sys/task.h>
 #include <sys/mutex.h>
 #include <sys/rwlock.h>
+#include <sys/smr.h>
 
 #include <net/if.h>
 #include <net/if_var.h>
@@ -93,15 +94,13 @@ pfsync_obsd_park_locked(struct pfsync_obsd_softc *sc, struct pf_state *st,
 		st->sync_updates++;
 }
 
-/* Hook side: the policy first (pure), then park. */
+/* Hook side, in an SMR read section: the policy first (pure), then park. */
 static void
 pfsync_obsd_hook(struct pf_state *st, uint8_t ev)
 {
-	struct pfsync_obsd_softc *sc = pfsync_obsd_sc;
+	struct pfsync_obsd_softc *sc;
 	struct pfsync_rs_state_info info;
 
-	if (sc == NULL)
-		return;
 	if (ev != PFSYNC_OBSD_EV_DELETED) {
 		pfsync_obsd_state_info(st, &info);
 		switch (pfsync_rs_state_policy(&info)) {
@@ -112,10 +111,15 @@ pfsync_obsd_hook(struct pf_state *st, uint8_t ev)
 			return;
 		}
 	}
-	mtx_enter(&sc->sc_park_mtx);
-	pfsync_obsd_park_locked(sc, st, ev);
-	mtx_leave(&sc->sc_park_mtx);
-	task_add(systqmp, &sc->sc_park_task);
+	smr_read_enter();
+	sc = SMR_PTR_GET(&pfsync_obsd_sc);
+	if (sc != NULL) {
+		mtx_enter(&sc->sc_park_mtx);
+		pfsync_obsd_park_locked(sc, st, ev);
+		mtx_leave(&sc->sc_park_mtx);
+		task_add(systqmp, &sc->sc_park_task);
+	}
+	smr_read_leave();
 }
 
 void
@@ -154,11 +158,15 @@ pfsync_delete_state(struct pf_state *st)
 void
 pfsync_clear_states(u_int32_t creatorid, const char *ifname)
 {
-	struct pfsync_obsd_softc *sc = pfsync_obsd_sc;
+	struct pfsync_obsd_softc *sc;
 	unsigned int i;
 
-	if (sc == NULL)
+	smr_read_enter();
+	sc = SMR_PTR_GET(&pfsync_obsd_sc);
+	if (sc == NULL) {
+		smr_read_leave();
 		return;
+	}
 	mtx_enter(&sc->sc_park_mtx);
 	if (sc->sc_nclears < PFSYNC_OBSD_CLEARS) {
 		i = sc->sc_nclears++;
@@ -177,6 +185,7 @@ pfsync_clear_states(u_int32_t creatorid, const char *ifname)
 	}
 	mtx_leave(&sc->sc_park_mtx);
 	task_add(systqmp, &sc->sc_park_task);
+	smr_read_leave();
 }
 
 /*
@@ -199,9 +208,14 @@ pfsync_delete_tdb(struct tdb *tdb)
 int
 pfsync_is_up(void)
 {
-	struct pfsync_obsd_softc *sc = pfsync_obsd_sc;
+	struct pfsync_obsd_softc *sc;
+	int up;
 
-	return (sc != NULL && ISSET(sc->sc_if.if_flags, IFF_RUNNING));
+	smr_read_enter();
+	sc = SMR_PTR_GET(&pfsync_obsd_sc);
+	up = sc != NULL && ISSET(sc->sc_if.if_flags, IFF_RUNNING);
+	smr_read_leave();
+	return (up);
 }
 
 int
@@ -218,19 +232,23 @@ pfsync_state_in_use(struct pf_state *st)
 int
 pfsync_defer(struct pf_state *st, struct mbuf *m)
 {
-	struct pfsync_obsd_softc *sc = pfsync_obsd_sc;
+	struct pfsync_obsd_softc *sc;
 	struct pfsync_obsd_deferral *d = NULL;
 	struct pfsync_rs_state_info info;
 	unsigned int i;
 
-	if (sc == NULL || m == NULL)
+	if (m == NULL)
 		return (0);
 	pfsync_obsd_state_info(st, &info);
-	if (!pfsync_rs_defer_policy(&info,
+	smr_read_enter();
+	sc = SMR_PTR_GET(&pfsync_obsd_sc);
+	if (sc == NULL || !pfsync_rs_defer_policy(&info,
 	    sc->sc_defer ? PFSYNC_RS_CFG_DEFER : 0,
 	    ISSET(sc->sc_if.if_flags, IFF_RUNNING) ? 1 : 0,
-	    sc->sc_sync_ifidx != 0))
+	    sc->sc_sync_ifidx != 0)) {
+		smr_read_leave();
 		return (0);
+	}
 
 	mtx_enter(&sc->sc_park_mtx);
 	for (i = 0; i < PFSYNC_OBSD_DEFER_SLOTS; i++) {
@@ -241,18 +259,20 @@ pfsync_defer(struct pf_state *st, struct mbuf *m)
 	}
 	if (d == NULL) {
 		mtx_leave(&sc->sc_park_mtx);
+		smr_read_leave();
 		return (0);
 	}
+	/* ACK before the task can see the deferral and clear it again. */
+	mtx_enter(&st->mtx);
+	SET(st->state_flags, PFSTATE_ACK);
+	mtx_leave(&st->mtx);
 	d->d_token = sc->sc_defer_next++;
 	d->d_m = m;
 	d->d_st = pf_state_ref(st);
 	pfsync_obsd_park_locked(sc, st, PFSYNC_OBSD_EV_DEFER);
 	mtx_leave(&sc->sc_park_mtx);
-
-	mtx_enter(&st->mtx);
-	SET(st->state_flags, PFSTATE_ACK);
-	mtx_leave(&st->mtx);
 	task_add(systqmp, &sc->sc_park_task);
+	smr_read_leave();
 	return (1);
 }
 
@@ -366,7 +386,7 @@ pfsync_obsd_park_task(void *arg)
 
 	NET_LOCK_SHARED();
 	pfsync_obsd_engine_enter(sc);
-	if (sc->sc_engine == NULL)
+	if (sc->sc_engine == NULL || sc->sc_dying)
 		goto out;
 
 	mtx_enter(&sc->sc_park_mtx);

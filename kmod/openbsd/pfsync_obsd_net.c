@@ -5,7 +5,7 @@
  * entry for IPPROTO_PFSYNC calls; it hands the bytes after the IP header to
  * the core, which checks and counts everything.  Outgoing frames come from
  * the core through `send` (queued under the engine lock) and leave through
- * ip_output() once the lock is dropped.
+ * ip_output() from a task, with NET_LOCK shared and the engine lock free.
  */
 
 #include <sys/param.h>
@@ -15,6 +15,8 @@
 #include <sys/sysctl.h>
 #include <sys/mutex.h>
 #include <sys/rwlock.h>
+#include <sys/smr.h>
+#include <sys/refcnt.h>
 
 #include <net/if.h>
 #include <net/if_var.h>
@@ -46,11 +48,12 @@ _Static_assert(sizeof(struct pfsyncstats) == 16 * sizeof(uint64_t),
 /* The core writes FreeBSD 14's layout: 16 counters, then 2 x 15 per action. */
 #define	PFSYNC_OBSD_CORE_STATS_LEN	(16 * 8 + 2 * 15 * 8)
 
+/* Called with NET_LOCK held (shared), which keeps pfsync0 alive. */
 int
 pfsync_input4(struct mbuf **mp, int *offp, int proto, int af,
     struct netstack *ns)
 {
-	struct pfsync_obsd_softc *sc = pfsync_obsd_sc;
+	struct pfsync_obsd_softc *sc = SMR_PTR_GET(&pfsync_obsd_sc);
 	struct mbuf *m = *mp;
 	struct pfsync_rs_rx_meta meta;
 	struct ip *ip;
@@ -98,7 +101,7 @@ pfsync_input4(struct mbuf **mp, int *offp, int proto, int af,
 
 /*
  * The host op `send`: one frame from the core, behind an IPv4 header to
- * the peer (or the pfsync group), queued for pfsync_obsd_transmit().  Seen
+ * the peer (or the pfsync group), queued for sc_tx_task.  Seen
  * on pfsync0's bpf either way; without a sync interface it goes no further.
  */
 int
@@ -127,6 +130,7 @@ pfsync_obsd_frame_queue(struct pfsync_obsd_softc *sc, const uint8_t *frame,
 	ip->ip_hl = sizeof(*ip) >> 2;
 	ip->ip_tos = IPTOS_LOWDELAY;
 	ip->ip_len = htons((uint16_t)total);
+	ip->ip_id = htons(ip_randomid());
 	ip->ip_off = htons(IP_DF);
 	ip->ip_ttl = PFSYNC_DFLTTL;
 	ip->ip_p = IPPROTO_PFSYNC;
@@ -162,16 +166,18 @@ pfsync_obsd_frame_queue(struct pfsync_obsd_softc *sc, const uint8_t *frame,
 	return (0);
 }
 
-/* NET_LOCK held, engine lock not: send what the engine queued. */
+/* Task: send what the engine queued, NET_LOCK shared, no engine lock. */
 void
-pfsync_obsd_transmit(struct pfsync_obsd_softc *sc)
+pfsync_obsd_tx_task(void *arg)
 {
+	struct pfsync_obsd_softc *sc = arg;
 	struct mbuf_list frames, out, in;
 	struct ip_moptions imo;
 	struct ifnet *ifp;
 	struct mbuf *m;
 	uint32_t failed = 0;
 
+	NET_LOCK_SHARED();
 	mtx_enter(&sc->sc_txq_mtx);
 	frames = sc->sc_txq;
 	out = sc->sc_relq_out;
@@ -210,6 +216,8 @@ pfsync_obsd_transmit(struct pfsync_obsd_softc *sc)
 		if_put(ifp);
 	}
 
+	NET_UNLOCK_SHARED();
+
 	if (failed != 0) {
 		rw_enter_write(&sc->sc_engine_lock);
 		if (sc->sc_engine != NULL)
@@ -222,7 +230,7 @@ int
 pfsync_sysctl(int *name, u_int namelen, void *oldp, size_t *oldlenp,
     void *newp, size_t newlen)
 {
-	struct pfsync_obsd_softc *sc = pfsync_obsd_sc;
+	struct pfsync_obsd_softc *sc;
 	struct pfsyncstats stats;
 	uint64_t counters[PFSYNC_OBSD_CORE_STATS_LEN / 8];
 
@@ -231,6 +239,11 @@ pfsync_sysctl(int *name, u_int namelen, void *oldp, size_t *oldlenp,
 	switch (name[0]) {
 	case PFSYNCCTL_STATS:
 		memset(&stats, 0, sizeof(stats));
+		smr_read_enter();
+		sc = SMR_PTR_GET(&pfsync_obsd_sc);
+		if (sc != NULL)
+			refcnt_take(&sc->sc_refs);
+		smr_read_leave();
 		if (sc != NULL) {
 			rw_enter_read(&sc->sc_engine_lock);
 			if (sc->sc_engine != NULL &&
@@ -238,6 +251,7 @@ pfsync_sysctl(int *name, u_int namelen, void *oldp, size_t *oldlenp,
 			    sizeof(counters)) == 0)
 				memcpy(&stats, counters, sizeof(stats));
 			rw_exit_read(&sc->sc_engine_lock);
+			refcnt_rele_wake(&sc->sc_refs);
 		}
 		return (sysctl_rdstruct(oldp, oldlenp, newp, &stats,
 		    sizeof(stats)));
