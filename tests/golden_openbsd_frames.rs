@@ -4,11 +4,13 @@
 //! against the real OpenBSD headers). Both directions through the codec:
 //!   C bytes -> `FrameReader::new_openbsd` -> the messages the C file wrote;
 //!   those messages -> `FrameBuilder::new_openbsd` -> the C bytes again.
+//! Frame `rejects` holds records at and just past OpenBSD's own limits
+//! (PFTM_MAX, PF_TCPS_PROXY_DST, PF_OUT, families, ifname, creator id).
 
 use pfsync::wire::openbsd::{self, ACT_DEL, ACT_INS, ACT_UPD};
 use pfsync::wire::{
     samples, BusStatus, DelC, Error, Event, FrameBuilder, FrameReader, Header, InsAck, Message,
-    OpenBsdState, StateId, Tdb, UpdC, UpdReq, VERSION_OPENBSD,
+    OpenBsdState, Reject, StateId, Tdb, UpdC, UpdReq, VERSION_OPENBSD,
 };
 
 /// The header's `spare` bytes in every golden frame.
@@ -219,4 +221,90 @@ fn bus_and_clr_keep_sections_of_their_own() {
     let bytes = build(&msgs);
     let (_, ev) = events(&bytes);
     assert_eq!(sections(&ev), [(10, 1), (10, 1)]);
+}
+
+/// State 1 as frame `rejects` writes its records, with one change each.
+fn rejects_states() -> Vec<OpenBsdState> {
+    let base = samples::openbsd_state(1);
+    let with = |f: &dyn Fn(&mut OpenBsdState)| {
+        let mut s = base;
+        f(&mut s);
+        s
+    };
+    vec![
+        with(&|s| s.timeout = 20),
+        with(&|s| s.src.state = 13),
+        with(&|s| s.direction = 3),
+        with(&|s| s.key[1].af = 0),
+        base, // the ifname is patched in as bytes: IfName cannot hold it
+        with(&|s| s.id.creatorid = [0; 4]),
+        with(&|s| {
+            s.timeout = 19;
+            s.src.state = 12;
+            s.dst.state = 12;
+            s.direction = 2;
+        }),
+    ]
+}
+
+#[test]
+fn rejects_frame_refuses_exactly_at_openbsds_limits() {
+    let bytes = golden("rejects");
+    let (_, ev) = events(&bytes);
+    let rejected = |index, reason| {
+        Ok(Event::Rejected {
+            action: ACT_INS,
+            index,
+            reason,
+        })
+    };
+    let at_limits = rejects_states()[6];
+    assert_eq!(
+        ev,
+        vec![
+            Ok(Event::Section {
+                action: ACT_INS,
+                count: 7
+            }),
+            rejected(0, Reject::Timeout),
+            rejected(1, Reject::PeerState),
+            rejected(2, Reject::Direction),
+            rejected(3, Reject::AddressFamily),
+            rejected(4, Reject::IfName),
+            rejected(5, Reject::CreatorId),
+            Ok(Event::Message(Message::OpenBsdIns(at_limits))),
+            Ok(Event::Section {
+                action: ACT_UPD,
+                count: 1
+            }),
+            Ok(Event::Rejected {
+                action: ACT_UPD,
+                index: 0,
+                reason: Reject::PeerState
+            }),
+        ]
+    );
+}
+
+#[test]
+fn codec_builds_the_rejects_frame_byte_for_byte() {
+    let mut buf = vec![0u8; 4096];
+    let mut b = FrameBuilder::new_openbsd(&mut buf, 4096).unwrap();
+    for (i, s) in rejects_states().iter().enumerate() {
+        b.push_with(ACT_INS, OpenBsdState::LEN, |d| {
+            s.emit(d).unwrap();
+            if i == 4 {
+                d[8..24].copy_from_slice(b"0123456789abcdef");
+            }
+        })
+        .unwrap();
+    }
+    let mut upd = samples::openbsd_state(1);
+    upd.dst.state = 13;
+    b.push_with(ACT_UPD, OpenBsdState::LEN, |d| {
+        upd.emit(d).unwrap();
+    })
+    .unwrap();
+    let len = b.finish(SPARE, false);
+    assert_eq!(&buf[..len], &golden("rejects")[..]);
 }

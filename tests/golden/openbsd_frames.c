@@ -8,12 +8,14 @@
  *
  * Values follow pfsync::wire::samples (state 1, upd_c 1 and 2 with
  * state_flags 0x21, clr, bus End) and golden openbsd.c; subheader lengths
- * and the header's len come from sizeof, never from a number written here.
+ * and the header's len come from sizeof, never from a number written here,
+ * and the limits in frame "rejects" from OpenBSD's own constants.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp_fsm.h>
 #include <net/pfvar.h>
 #include <netinet/ip_ipsp.h>
 #include <net/if_pfsync.h>
@@ -42,7 +44,8 @@
 
 #define SUB(act, type, n) { .action = (act), .len = sizeof(type) / 4, .count = BE16(n) }
 
-#define STATE_1 { \
+#define STATE_1 { STATE_1_FIELDS }
+#define STATE_1_FIELDS \
 	.id = STATE_ID(1), \
 	.ifname = "em0", \
 	.key = { \
@@ -73,8 +76,7 @@
 	.min_ttl = 9, \
 	.set_tos = 0x10, \
 	.state_flags = BE16(0x1234), \
-	.set_prio = { 1, 2 }, \
-}
+	.set_prio = { 1, 2 }
 
 #define UPD_C(n) { \
 	.id = STATE_ID(n), .src = PEER(n), .dst = PEER((n) + 1), .creatorid = CREATOR(n), \
@@ -171,6 +173,39 @@ FRAME(skips) const struct frame_skips frame_skips = {
 	    .future = { 7, 7, 7, 7 } },
 	.del_h = SUB(PFSYNC_ACT_DEL, struct pfsync_state, 1),
 	.del = STATE_1,
+};
+
+/*
+ * Full states that break one of OpenBSD's insert checks each, with the
+ * limits taken from OpenBSD's own headers (PFTM_MAX, PF_TCPS_PROXY_DST,
+ * PF_OUT), then one at every limit, which must pass: the codec's bounds are
+ * OpenBSD's, not off by one.  Each record is state 1 with one field
+ * overridden, hence the later initializer winning on purpose.
+ */
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+struct frame_rejects {
+	struct pfsync_header h;
+	struct pfsync_subheader ins_h;
+	struct pfsync_state ins[7];
+	struct pfsync_subheader upd_h;
+	struct pfsync_state upd;
+} __packed;
+
+FRAME(rejects) const struct frame_rejects frame_rejects = {
+	.h = { .version = PFSYNC_VERSION, .len = BE16(sizeof(struct frame_rejects)), .spare = SPARE },
+	.ins_h = SUB(PFSYNC_ACT_INS, struct pfsync_state, 7),
+	.ins = {
+		{ STATE_1_FIELDS, .timeout = PFTM_MAX },
+		{ STATE_1_FIELDS, .src.state = PF_TCPS_PROXY_DST + 1 },
+		{ STATE_1_FIELDS, .direction = PF_OUT + 1 },
+		{ STATE_1_FIELDS, .key[1].af = 0 },
+		{ STATE_1_FIELDS, .ifname = "0123456789abcdef" },
+		{ STATE_1_FIELDS, .creatorid = 0 },
+		{ STATE_1_FIELDS, .timeout = PFTM_MAX - 1, .src.state = PF_TCPS_PROXY_DST,
+		    .dst.state = PF_TCPS_PROXY_DST, .direction = PF_OUT },
+	},
+	.upd_h = SUB(PFSYNC_ACT_UPD, struct pfsync_state, 1),
+	.upd = { STATE_1_FIELDS, .dst.state = PF_TCPS_PROXY_DST + 1 },
 };
 
 /* Records must sit where the codec puts them: no padding between members. */
