@@ -1,8 +1,10 @@
 #!/bin/sh
 # OpenBSD: `make openbsd` builds build/openbsd/pfsync.o (the object that
 # replaces if_pfsync.o in an OpenBSD amd64 kernel) against OpenBSD's
-# headers with -Werror; scripts/audit-openbsd.py audits it; then a self-test
-# shows each audit rule failing on a small object that breaks it.
+# headers with -Werror; scripts/audit-openbsd.py audits it; the shim's
+# import conversion runs on Linux (tests/openbsd_shim/); a self-test shows
+# each audit rule failing on a small object that breaks it; vm-tests/openbsd
+# is dry-run.
 # The assembly below is AT&T syntax, where $ marks an immediate:
 # shellcheck disable=SC2016
 set -eu
@@ -23,6 +25,32 @@ python3 scripts/audit-openbsd.py decls --cflags "$out/cflags" \
     -o "$out/kernel-decls" $(find kmod/openbsd -maxdepth 1 -name '*.c' | LC_ALL=C sort)
 python3 scripts/audit-openbsd.py check --verbose --decls "$out/kernel-decls" \
     --standin-decls "$out/kernel-decls.standin" --keep kmod/openbsd/export_syms "$out/pfsync.o"
+
+# The shim's one pure conversion (the core's import record -> OpenBSD's
+# struct pfsync_state), compiled against OpenBSD's headers with the kernel
+# flags but the default code model, run on Linux as a freestanding static
+# program; then once more with the family mapping broken, which must fail.
+ic=$out/import-check
+mkdir -p "$ic"
+grep -v -e '^-mcmodel=kernel$' "$out/cflags" >"$ic/cflags"
+host_obj() { # SOURCE OBJECT
+    # shellcheck disable=SC2046 # one flag per line, none with spaces
+    clang-14 $(cat "$ic/cflags") -fno-stack-protector -I kmod/openbsd -c "$1" -o "$2"
+}
+host_obj kmod/openbsd/pfsync_obsd_import.c "$ic/import.o"
+host_obj tests/openbsd_shim/import_check.c "$ic/check.o"
+ld.lld-14 -static -no-pie -e _start -o "$ic/import_check" "$ic/check.o" "$ic/import.o"
+"$ic/import_check"
+sed 's/sp->af = pfsync_obsd_af(rec->wire_af);/sp->af = rec->wire_af;/' \
+    kmod/openbsd/pfsync_obsd_import.c >"$ic/broken.c"
+cmp -s "$ic/broken.c" kmod/openbsd/pfsync_obsd_import.c && { echo "import check: mutation did not apply"; exit 1; }
+host_obj "$ic/broken.c" "$ic/broken.o"
+ld.lld-14 -static -no-pie -e _start -o "$ic/broken" "$ic/check.o" "$ic/broken.o"
+if "$ic/broken" >"$ic/broken.log"; then
+    echo "import check: a broken family mapping was NOT caught"
+    exit 1
+fi
+echo "import check: a broken family mapping is caught ($(grep -c '^FAIL' "$ic/broken.log") checks failed)"
 
 # Self-test.
 st=$top/build/openbsd-audit-selftest
