@@ -112,6 +112,8 @@ pfsync_obsd_clone_create(struct if_clone *ifc, int unit)
 	task_set(&sc->sc_tx_task, pfsync_obsd_tx_task, sc);
 	timeout_set_proc(&sc->sc_tmo, pfsync_obsd_timeout, sc);
 	sc->sc_maxupdates = 128;
+	/* As stock: the pfsync group until ifconfig names a peer. */
+	sc->sc_sync_peer.s_addr = INADDR_PFSYNC_GROUP;
 	sc->sc_defer_next = 1;
 	pfsync_obsd_host_ops(&sc->sc_ops);
 
@@ -269,6 +271,8 @@ pfsync_obsd_set(struct pfsync_obsd_softc *sc, const struct pfsyncreq *req)
 	sc->sc_mship = mship;
 	sc->sc_sync_ifidx = sifp != NULL ? sifp->if_index : 0;
 	sc->sc_sync_peer = req->pfsyncr_syncpeer;
+	if (sc->sc_sync_peer.s_addr == INADDR_ANY)
+		sc->sc_sync_peer.s_addr = INADDR_PFSYNC_GROUP;
 	sc->sc_maxupdates = req->pfsyncr_maxupdates;
 	sc->sc_defer = req->pfsyncr_defer != 0;
 	if (old != NULL)

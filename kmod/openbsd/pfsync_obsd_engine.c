@@ -109,7 +109,7 @@ pfsync_obsd_config_push(struct pfsync_obsd_softc *sc)
 		    ISSET(sifp->if_flags, IFF_MULTICAST) ? 1 : 0;
 	}
 	if_put(sifp);
-	if (sc->sc_sync_peer.s_addr != INADDR_ANY) {
+	if (sc->sc_sync_peer.s_addr != INADDR_PFSYNC_GROUP) {
 		cfg.syncpeer_af = PFSYNC_RS_AF_INET;
 		memcpy(cfg.syncpeer, &sc->sc_sync_peer,
 		    sizeof(sc->sc_sync_peer));

@@ -135,8 +135,7 @@ pfsync_obsd_frame_queue(struct pfsync_obsd_softc *sc, const uint8_t *frame,
 	ip->ip_ttl = PFSYNC_DFLTTL;
 	ip->ip_p = IPPROTO_PFSYNC;
 	ip->ip_src.s_addr = INADDR_ANY;
-	ip->ip_dst.s_addr = sc->sc_sync_peer.s_addr != INADDR_ANY ?
-	    sc->sc_sync_peer.s_addr : INADDR_PFSYNC_GROUP;
+	ip->ip_dst = sc->sc_sync_peer;
 	memcpy(ip + 1, frame, len);
 
 #if NBPFILTER > 0
