@@ -89,15 +89,15 @@ struct pfsync_obsd_softc {
 
 	/*
 	 * Engine -> network: filled under the engine lock, sent by
-	 * sc_tx_task with NET_LOCK held shared (ioctl callers may or may not
-	 * hold NET_LOCK, so nothing is sent from their context).
+	 * sc_tx_task under NET_LOCK, as stock sends from its tasks (ioctl
+	 * callers may or may not hold NET_LOCK, so nothing is sent from
+	 * their context).
 	 */
 	struct task		 sc_tx_task;
 	struct mutex		 sc_txq_mtx;
 	struct mbuf_list	 sc_txq;
-	/* Deferred packets released to go on their way, by direction. */
-	struct mbuf_list	 sc_relq_out;
-	struct mbuf_list	 sc_relq_in;
+	/* Deferred packets released to go on their way. */
+	struct mbuf_list	 sc_relq;
 
 	struct pfsync_obsd_deferral sc_deferrals[PFSYNC_OBSD_DEFER_SLOTS];
 	uint64_t		 sc_defer_next;

@@ -106,8 +106,7 @@ pfsync_obsd_clone_create(struct if_clone *ifc, int unit)
 	mtx_init(&sc->sc_txq_mtx, IPL_SOFTNET);
 	TAILQ_INIT(&sc->sc_parked);
 	ml_init(&sc->sc_txq);
-	ml_init(&sc->sc_relq_out);
-	ml_init(&sc->sc_relq_in);
+	ml_init(&sc->sc_relq);
 	task_set(&sc->sc_park_task, pfsync_obsd_park_task, sc);
 	task_set(&sc->sc_tx_task, pfsync_obsd_tx_task, sc);
 	timeout_set_proc(&sc->sc_tmo, pfsync_obsd_timeout, sc);
@@ -199,8 +198,7 @@ pfsync_obsd_clone_destroy(struct ifnet *ifp)
 	pfsync_obsd_drop_parked(sc);
 	mtx_enter(&sc->sc_txq_mtx);
 	ml_purge(&sc->sc_txq);
-	ml_purge(&sc->sc_relq_out);
-	ml_purge(&sc->sc_relq_in);
+	ml_purge(&sc->sc_relq);
 	mtx_leave(&sc->sc_txq_mtx);
 
 #if NBPFILTER > 0

@@ -52,8 +52,7 @@ pfsync_obsd_engine_leave(struct pfsync_obsd_softc *sc)
 	if (dying)
 		return;
 	mtx_enter(&sc->sc_txq_mtx);
-	queued = !ml_empty(&sc->sc_txq) || !ml_empty(&sc->sc_relq_out) ||
-	    !ml_empty(&sc->sc_relq_in);
+	queued = !ml_empty(&sc->sc_txq) || !ml_empty(&sc->sc_relq);
 	mtx_leave(&sc->sc_txq_mtx);
 	if (queued)
 		task_add(systqmp, &sc->sc_tx_task);

@@ -128,18 +128,33 @@ pfsync_init_state(struct pf_state *st, const struct pf_state_key *skw,
 {
 	uint8_t slot[PFSYNC_RS_SLOT_LEN];
 
-	(void)skw;
 	(void)sks;
-	(void)flags;
 	st->sync_state = PFSYNC_S_NONE;
 	st->sync_updates = 0;
 	pfsync_rs_slot_init(slot);
 	pfsync_obsd_slot_store(st, slot);
+	/* pfsync's own traffic is never synchronised. */
+	if (skw != NULL && skw->proto == IPPROTO_PFSYNC)
+		SET(st->state_flags, PFSTATE_NOSYNC);
+	/*
+	 * A state the peer sent (host_state_import): the insert hook that
+	 * pf_state_insert() fires next stays quiet, since the sender has it,
+	 * and the core sends the acknowledgement the peer may wait for, so
+	 * the peer's ACK flag is not kept.
+	 */
+	if (ISSET(flags, PFSYNC_SI_PFSYNC)) {
+		CLR(st->state_flags, PFSTATE_ACK);
+		st->sync_state = PFSYNC_S_PFSYNC;
+	}
 }
 
 void
 pfsync_insert_state(struct pf_state *st)
 {
+	if (st->sync_state == PFSYNC_S_PFSYNC) {
+		st->sync_state = PFSYNC_S_NONE;
+		return;
+	}
 	pfsync_obsd_hook(st, PFSYNC_OBSD_EV_INSERTED);
 }
 
@@ -227,7 +242,10 @@ pfsync_state_in_use(struct pf_state *st)
 /*
  * pf asks to hold the first packet of a new state.  Taken only when the
  * core would keep it (pfsync_rs_defer_policy) and a slot is free; pf gets
- * 0 and sends the packet itself otherwise.
+ * 0 and sends the packet itself otherwise.  As stock, never for broadcast
+ * or multicast packets; unlike stock, never for route-to states either
+ * (a released packet goes out through ip_output, which would not route it
+ * as pf_route does), so pf sends those at once.
  */
 int
 pfsync_defer(struct pf_state *st, struct mbuf *m)
@@ -237,7 +255,8 @@ pfsync_defer(struct pf_state *st, struct mbuf *m)
 	struct pfsync_rs_state_info info;
 	unsigned int i;
 
-	if (m == NULL)
+	if (m == NULL || ISSET(m->m_flags, M_BCAST | M_MCAST) ||
+	    ISSET(st->state_flags, PFSTATE_NOSYNC) || st->rt == PF_ROUTETO)
 		return (0);
 	pfsync_obsd_state_info(st, &info);
 	smr_read_enter();
@@ -266,6 +285,8 @@ pfsync_defer(struct pf_state *st, struct mbuf *m)
 	mtx_enter(&st->mtx);
 	SET(st->state_flags, PFSTATE_ACK);
 	mtx_leave(&st->mtx);
+	/* pf has seen this packet: it must not be filtered again. */
+	m->m_pkthdr.pf.flags |= PF_TAG_GENERATED;
 	d->d_token = sc->sc_defer_next++;
 	d->d_m = m;
 	d->d_st = pf_state_ref(st);
@@ -325,11 +346,8 @@ pfsync_obsd_deferral_release(struct pfsync_obsd_softc *sc, uint64_t token,
 	CLR(st->state_flags, PFSTATE_ACK);
 	mtx_leave(&st->mtx);
 	if (transmit) {
-		/* pf has seen this packet: it must not be filtered again. */
-		m->m_pkthdr.pf.flags |= PF_TAG_GENERATED;
 		mtx_enter(&sc->sc_txq_mtx);
-		ml_enqueue(st->direction == PF_OUT ? &sc->sc_relq_out :
-		    &sc->sc_relq_in, m);
+		ml_enqueue(&sc->sc_relq, m);
 		mtx_leave(&sc->sc_txq_mtx);
 	} else
 		m_freem(m);

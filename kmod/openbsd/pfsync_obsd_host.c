@@ -96,6 +96,9 @@ host_state_import(void *ctx, const struct pfsync_rs_import *rec,
 	int error;
 
 	pfsync_obsd_import_record(rec, &sp);
+	/* PFSYNC_SI_PFSYNC: from the network; see pfsync_init_state(). */
+	if (!ISSET(flags, PFSYNC_SI_IOCTL))
+		flags |= PFSYNC_SI_PFSYNC;
 	PF_LOCK();
 	error = pf_state_import(&sp, (int)flags);
 	PF_UNLOCK();

@@ -5,7 +5,7 @@
  * entry for IPPROTO_PFSYNC calls; it hands the bytes after the IP header to
  * the core, which checks and counts everything.  Outgoing frames come from
  * the core through `send` (queued under the engine lock) and leave through
- * ip_output() from a task, with NET_LOCK shared and the engine lock free.
+ * ip_output() from a task, under NET_LOCK and with the engine lock free.
  */
 
 #include <sys/param.h>
@@ -165,25 +165,22 @@ pfsync_obsd_frame_queue(struct pfsync_obsd_softc *sc, const uint8_t *frame,
 	return (0);
 }
 
-/* Task: send what the engine queued, NET_LOCK shared, no engine lock. */
+/* Task: send what the engine queued, under NET_LOCK, no engine lock. */
 void
 pfsync_obsd_tx_task(void *arg)
 {
 	struct pfsync_obsd_softc *sc = arg;
-	struct mbuf_list frames, out, in;
+	struct mbuf_list frames, released;
 	struct ip_moptions imo;
-	struct ifnet *ifp;
 	struct mbuf *m;
 	uint32_t failed = 0;
 
-	NET_LOCK_SHARED();
+	NET_LOCK();
 	mtx_enter(&sc->sc_txq_mtx);
 	frames = sc->sc_txq;
-	out = sc->sc_relq_out;
-	in = sc->sc_relq_in;
+	released = sc->sc_relq;
 	ml_init(&sc->sc_txq);
-	ml_init(&sc->sc_relq_out);
-	ml_init(&sc->sc_relq_in);
+	ml_init(&sc->sc_relq);
 	mtx_leave(&sc->sc_txq_mtx);
 
 	memset(&imo, 0, sizeof(imo));
@@ -195,27 +192,14 @@ pfsync_obsd_tx_task(void *arg)
 			failed++;
 	}
 
-	/* Deferred packets: out as pf passed them, or back into the stack. */
-	while ((m = ml_dequeue(&out)) != NULL) {
+	/* Deferred packets go out as pf passed them (pfsync_defer). */
+	while ((m = ml_dequeue(&released)) != NULL) {
 		if (mtod(m, struct ip *)->ip_v == IPVERSION)
 			(void)ip_output(m, NULL, NULL, 0, NULL, NULL, 0);
 		else
 			(void)ip6_output(m, NULL, NULL, 0, NULL, NULL);
 	}
-	while ((m = ml_dequeue(&in)) != NULL) {
-		ifp = if_get(m->m_pkthdr.ph_ifidx);
-		if (ifp == NULL) {
-			m_freem(m);
-			continue;
-		}
-		if (mtod(m, struct ip *)->ip_v == IPVERSION)
-			ipv4_input(ifp, m, NULL);
-		else
-			ipv6_input(ifp, m, NULL);
-		if_put(ifp);
-	}
-
-	NET_UNLOCK_SHARED();
+	NET_UNLOCK();
 
 	if (failed != 0) {
 		rw_enter_write(&sc->sc_engine_lock);
