@@ -3,9 +3,10 @@
  * pfsync(4) for OpenBSD, part 1: the pseudo-device.  pfsyncattach() is what
  * the kernel's ioconf calls for `pseudo-device pfsync`; it registers the
  * cloner, and `ifconfig pfsync0 create` (or the first ifconfig touching it)
- * makes the one pfsync0 interface with its engine.  Its ioctls are stock's:
- * SIOCSETPFSYNC / SIOCGETPFSYNC with struct pfsyncreq, SIOCSIFFLAGS for
- * up/down, SIOCSIFMTU.
+ * makes the one pfsync0 interface with its engine.  Its ioctls behave as
+ * stock 7.x's: SIOCSETPFSYNC / SIOCGETPFSYNC with struct pfsyncreq,
+ * SIOCSIFFLAGS for up/down (the multicast group is joined at up),
+ * SIOCSIFMTU bounded by the sync interface's MTU.
  */
 
 #include <sys/param.h>
@@ -54,6 +55,7 @@ static int	pfsync_obsd_ioctl(struct ifnet *, u_long, caddr_t);
 static int	pfsync_obsd_output(struct ifnet *, struct mbuf *,
 		    struct sockaddr *, struct rtentry *);
 static void	pfsync_obsd_start(struct ifqueue *);
+static void	pfsync_obsd_down(struct pfsync_obsd_softc *);
 
 static struct if_clone pfsync_obsd_cloner =
     IF_CLONE_INITIALIZER("pfsync", pfsync_obsd_clone_create,
@@ -164,14 +166,11 @@ static int
 pfsync_obsd_clone_destroy(struct ifnet *ifp)
 {
 	struct pfsync_obsd_softc *sc = ifp->if_softc;
-	struct in_multi *mship;
 
 	NET_LOCK();
+	if (ISSET(ifp->if_flags, IFF_RUNNING))
+		pfsync_obsd_down(sc);
 	SMR_PTR_SET_LOCKED(&pfsync_obsd_sc, NULL);
-	mship = sc->sc_mship;
-	sc->sc_mship = NULL;
-	if (mship != NULL)
-		in_delmulti(mship);
 	NET_UNLOCK();
 	/* No input path has sc now; wait out hooks and sysctl readers. */
 	smr_barrier();
@@ -216,7 +215,7 @@ pfsync_obsd_output(struct ifnet *ifp, struct mbuf *m, struct sockaddr *dst,
     struct rtentry *rt)
 {
 	m_freem(m);
-	return (0);
+	return (EAFNOSUPPORT);
 }
 
 static void
@@ -225,14 +224,71 @@ pfsync_obsd_start(struct ifqueue *ifq)
 	ifq_purge(ifq);
 }
 
-/* SIOCSETPFSYNC: check everything first, then apply it all or nothing. */
+/*
+ * Up, as stock: needs a sync interface (ENXIO) and a usable peer
+ * (EDESTADDRREQ); a multicast peer is joined on the sync interface, which
+ * must do multicast (ENODEV).  NET_LOCK held by ifioctl.
+ */
 static int
-pfsync_obsd_set(struct pfsync_obsd_softc *sc, const struct pfsyncreq *req)
+pfsync_obsd_up(struct pfsync_obsd_softc *sc)
 {
-	struct ifnet *sifp = NULL;
-	struct in_multi *mship = NULL, *old;
-	struct in_addr group;
+	struct ifnet *ifp = &sc->sc_if, *sifp;
+	struct in_multi *mship = NULL;
+	int error = 0;
+
+	if (sc->sc_sync_peer.s_addr == INADDR_ANY ||
+	    sc->sc_sync_peer.s_addr == INADDR_BROADCAST)
+		return (EDESTADDRREQ);
+	sifp = if_get(sc->sc_sync_ifidx);
+	if (sifp == NULL)
+		return (ENXIO);
+	if (IN_MULTICAST(sc->sc_sync_peer.s_addr)) {
+		if (!ISSET(sifp->if_flags, IFF_MULTICAST)) {
+			error = ENODEV;
+			goto put;
+		}
+		mship = in_addmulti(&sc->sc_sync_peer, sifp);
+		if (mship == NULL) {
+			error = ECONNABORTED;
+			goto put;
+		}
+	}
+	sc->sc_mship = mship;
+	SET(ifp->if_flags, IFF_RUNNING);
+	pfsync_obsd_engine_enter(sc);
+	pfsync_obsd_config_push(sc);
+	pfsync_rs_on_running_changed(sc->sc_engine, 1, pfsync_obsd_now_ns());
+	pfsync_obsd_engine_leave(sc);
+put:
+	if_put(sifp);
+	return (error);
+}
+
+static void
+pfsync_obsd_down(struct pfsync_obsd_softc *sc)
+{
+	struct in_multi *mship = sc->sc_mship;
+
+	CLR(sc->sc_if.if_flags, IFF_RUNNING);
+	sc->sc_mship = NULL;
+	if (mship != NULL)
+		in_delmulti(mship);
+	pfsync_obsd_engine_enter(sc);
+	pfsync_rs_on_running_changed(sc->sc_engine, 0, pfsync_obsd_now_ns());
+	pfsync_obsd_engine_leave(sc);
+}
+
+/*
+ * SIOCSETPFSYNC, as stock: an unknown sync interface is ENXIO, a peer of
+ * 0.0.0.0 means the pfsync group, and the interface or the peer may only
+ * change while pfsync0 is down (EBUSY).  maxupd and defer apply at once.
+ */
+static int
+pfsync_obsd_set(struct pfsync_obsd_softc *sc, struct pfsyncreq *req)
+{
+	struct ifnet *sifp;
 	struct pfsync_rs_config probe;
+	unsigned int ifidx = 0, mtu = 0;
 	int error;
 
 	if (req->pfsyncr_maxupdates < 0 || req->pfsyncr_maxupdates > 255)
@@ -243,45 +299,34 @@ pfsync_obsd_set(struct pfsync_obsd_softc *sc, const struct pfsyncreq *req)
 	if (req->pfsyncr_syncdev[0] != '\0') {
 		sifp = if_unit(req->pfsyncr_syncdev);
 		if (sifp == NULL)
-			return (EINVAL);
+			return (ENXIO);
+		ifidx = sifp->if_index;
+		mtu = sifp->if_mtu;
+		if_put(sifp);
 	}
+	if (req->pfsyncr_syncpeer.s_addr == INADDR_ANY)
+		req->pfsyncr_syncpeer.s_addr = INADDR_PFSYNC_GROUP;
+	if (ISSET(sc->sc_if.if_flags, IFF_RUNNING) &&
+	    (ifidx != sc->sc_sync_ifidx ||
+	    req->pfsyncr_syncpeer.s_addr != sc->sc_sync_peer.s_addr))
+		return (EBUSY);
 
 	memset(&probe, 0, sizeof(probe));
 	probe.maxupdates = (uint32_t)req->pfsyncr_maxupdates;
 	probe.ifmtu = sc->sc_if.if_mtu;
-	probe.syncdev_mtu = sifp != NULL ? sifp->if_mtu : 0;
+	probe.syncdev_mtu = mtu;
 	error = pfsync_rs_config_check(&probe, PFSYNC_RS_RELEASE_OPENBSD);
 	if (error != 0)
-		goto out;
+		return (error);
 
-	group.s_addr = INADDR_PFSYNC_GROUP;
-	if (sifp != NULL && (req->pfsyncr_syncpeer.s_addr == INADDR_ANY ||
-	    req->pfsyncr_syncpeer.s_addr == group.s_addr) &&
-	    ISSET(sifp->if_flags, IFF_MULTICAST)) {
-		mship = in_addmulti(&group, sifp);
-		if (mship == NULL) {
-			error = ENOBUFS;
-			goto out;
-		}
-	}
-
-	old = sc->sc_mship;
-	sc->sc_mship = mship;
-	sc->sc_sync_ifidx = sifp != NULL ? sifp->if_index : 0;
+	sc->sc_sync_ifidx = ifidx;
 	sc->sc_sync_peer = req->pfsyncr_syncpeer;
-	if (sc->sc_sync_peer.s_addr == INADDR_ANY)
-		sc->sc_sync_peer.s_addr = INADDR_PFSYNC_GROUP;
 	sc->sc_maxupdates = req->pfsyncr_maxupdates;
 	sc->sc_defer = req->pfsyncr_defer != 0;
-	if (old != NULL)
-		in_delmulti(old);
-
 	pfsync_obsd_engine_enter(sc);
 	pfsync_obsd_config_push(sc);
 	pfsync_obsd_engine_leave(sc);
-out:
-	if_put(sifp);
-	return (error);
+	return (0);
 }
 
 static void
@@ -300,48 +345,58 @@ pfsync_obsd_get(struct pfsync_obsd_softc *sc, struct pfsyncreq *req)
 	req->pfsyncr_defer = sc->sc_defer;
 }
 
+/* As stock: larger than the smallest frame, no larger than syncdev's MTU. */
+static int
+pfsync_obsd_set_mtu(struct pfsync_obsd_softc *sc, unsigned int mtu)
+{
+	struct ifnet *sifp;
+	int error = 0;
+
+	sifp = if_get(sc->sc_sync_ifidx);
+	if (sifp == NULL)
+		return (EINVAL);
+	if (mtu <= sizeof(struct ip) + PFSYNC_HDRLEN +
+	    sizeof(struct pfsync_subheader) || mtu > sifp->if_mtu)
+		error = EINVAL;
+	if_put(sifp);
+	if (error != 0)
+		return (error);
+	sc->sc_if.if_mtu = mtu;
+	pfsync_obsd_engine_enter(sc);
+	pfsync_obsd_config_push(sc);
+	pfsync_obsd_engine_leave(sc);
+	return (0);
+}
+
 static int
 pfsync_obsd_ioctl(struct ifnet *ifp, u_long cmd, caddr_t data)
 {
 	struct pfsync_obsd_softc *sc = ifp->if_softc;
 	struct ifreq *ifr = (struct ifreq *)data;
-	struct proc *p = curproc;
 	struct pfsyncreq req;
-	int error = 0, up, running;
+	int error = 0;
 
 	switch (cmd) {
 	case SIOCSIFADDR:
-	case SIOCAIFADDR:
-	case SIOCSIFDSTADDR:
+		error = EOPNOTSUPP;
+		break;
 	case SIOCSIFFLAGS:
-		up = ISSET(ifp->if_flags, IFF_UP) ? 1 : 0;
-		running = ISSET(ifp->if_flags, IFF_RUNNING) ? 1 : 0;
-		if (up != running) {
-			running = up;
-			if (running)
-				SET(ifp->if_flags, IFF_RUNNING);
-			else
-				CLR(ifp->if_flags, IFF_RUNNING);
-			pfsync_obsd_engine_enter(sc);
-			pfsync_rs_on_running_changed(sc->sc_engine, running,
-			    pfsync_obsd_now_ns());
-			pfsync_obsd_engine_leave(sc);
-		}
+		if (ISSET(ifp->if_flags, IFF_UP) &&
+		    !ISSET(ifp->if_flags, IFF_RUNNING))
+			error = pfsync_obsd_up(sc);
+		else if (!ISSET(ifp->if_flags, IFF_UP) &&
+		    ISSET(ifp->if_flags, IFF_RUNNING))
+			pfsync_obsd_down(sc);
 		break;
 	case SIOCSIFMTU:
-		if (ifr->ifr_mtu <= PFSYNC_HDRLEN + 64 || ifr->ifr_mtu > MCLBYTES)
-			return (EINVAL);
-		ifp->if_mtu = ifr->ifr_mtu;
-		pfsync_obsd_engine_enter(sc);
-		pfsync_obsd_config_push(sc);
-		pfsync_obsd_engine_leave(sc);
+		error = pfsync_obsd_set_mtu(sc, ifr->ifr_mtu);
 		break;
 	case SIOCGETPFSYNC:
 		pfsync_obsd_get(sc, &req);
 		error = copyout(&req, ifr->ifr_data, sizeof(req));
 		break;
 	case SIOCSETPFSYNC:
-		if ((error = suser(p)) != 0)
+		if ((error = suser(curproc)) != 0)
 			break;
 		if ((error = copyin(ifr->ifr_data, &req, sizeof(req))) != 0)
 			break;
