@@ -105,7 +105,10 @@ pfsync_obsd_hook(struct pf_state *st, uint8_t ev)
 		pfsync_obsd_state_info(st, &info);
 		switch (pfsync_rs_state_policy(&info)) {
 		case PFSYNC_RS_POLICY_NOSYNC:
+			/* pf calls its hooks without the state's mutex. */
+			mtx_enter(&st->mtx);
 			SET(st->state_flags, PFSTATE_NOSYNC);
+			mtx_leave(&st->mtx);
 			return;
 		case PFSYNC_RS_POLICY_IGNORE:
 			return;
