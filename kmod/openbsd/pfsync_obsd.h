@@ -72,7 +72,8 @@ struct pfsync_obsd_softc {
 	struct in_addr		 sc_sync_peer;
 	int			 sc_maxupdates;
 	int			 sc_defer;
-	struct in_multi		*sc_mship;	/* 224.0.0.240 on the syncdev */
+	struct in_multi		*sc_mship;	/* a multicast peer's group */
+	struct task		 sc_dtask;	/* the syncdev is detaching */
 
 	struct rwlock		 sc_engine_lock;
 

@@ -56,6 +56,7 @@ static int	pfsync_obsd_output(struct ifnet *, struct mbuf *,
 		    struct sockaddr *, struct rtentry *);
 static void	pfsync_obsd_start(struct ifqueue *);
 static void	pfsync_obsd_down(struct pfsync_obsd_softc *);
+static void	pfsync_obsd_syncdev_detach(void *);
 
 static struct if_clone pfsync_obsd_cloner =
     IF_CLONE_INITIALIZER("pfsync", pfsync_obsd_clone_create,
@@ -111,6 +112,7 @@ pfsync_obsd_clone_create(struct if_clone *ifc, int unit)
 	ml_init(&sc->sc_relq);
 	task_set(&sc->sc_park_task, pfsync_obsd_park_task, sc);
 	task_set(&sc->sc_tx_task, pfsync_obsd_tx_task, sc);
+	task_set(&sc->sc_dtask, pfsync_obsd_syncdev_detach, sc);
 	timeout_set_proc(&sc->sc_tmo, pfsync_obsd_timeout, sc);
 	sc->sc_maxupdates = 128;
 	/* As stock: the pfsync group until ifconfig names a peer. */
@@ -254,6 +256,7 @@ pfsync_obsd_up(struct pfsync_obsd_softc *sc)
 		}
 	}
 	sc->sc_mship = mship;
+	if_detachhook_add(sifp, &sc->sc_dtask);
 	SET(ifp->if_flags, IFF_RUNNING);
 	pfsync_obsd_engine_enter(sc);
 	pfsync_obsd_config_push(sc);
@@ -268,13 +271,38 @@ static void
 pfsync_obsd_down(struct pfsync_obsd_softc *sc)
 {
 	struct in_multi *mship = sc->sc_mship;
+	struct ifnet *sifp;
 
 	CLR(sc->sc_if.if_flags, IFF_RUNNING);
+	sifp = if_get(sc->sc_sync_ifidx);
+	if (sifp != NULL)
+		if_detachhook_del(sifp, &sc->sc_dtask);
+	if_put(sifp);
 	sc->sc_mship = NULL;
 	if (mship != NULL)
 		in_delmulti(mship);
 	pfsync_obsd_engine_enter(sc);
 	pfsync_rs_on_running_changed(sc->sc_engine, 0, pfsync_obsd_now_ns());
+	pfsync_obsd_engine_leave(sc);
+}
+
+/*
+ * The sync interface is going away (if_detach runs its hooks under
+ * NET_LOCK): as stock, pfsync0 goes down and forgets it.
+ */
+static void
+pfsync_obsd_syncdev_detach(void *arg)
+{
+	struct pfsync_obsd_softc *sc = arg;
+	struct ifnet *ifp = &sc->sc_if;
+
+	if (ISSET(ifp->if_flags, IFF_RUNNING)) {
+		pfsync_obsd_down(sc);
+		if_down(ifp);
+	}
+	sc->sc_sync_ifidx = 0;
+	pfsync_obsd_engine_enter(sc);
+	pfsync_obsd_config_push(sc);
 	pfsync_obsd_engine_leave(sc);
 }
 
