@@ -20,7 +20,11 @@ declaration extraction; what differs from a FreeBSD .ko:
               sources), or by the libkern stand-in (listed, so nothing hides
               there), or one of the two symbols clang's stack protector emits
               for an OpenBSD target, which the kernel defines.
-  exports     defined globals only from export_syms.
+  exports     defined globals only from export_syms, and the weak hidden
+              signatures of COMDAT groups (retpoline thunks), of which the
+              kernel link keeps one copy.
+  comdat      no COMDAT group with a local signature: the kernel link could
+              drop this object's copy and leave its references dangling.
   retpoline   no indirect call or jump (OpenBSD kernels are retpolined).
   ibt         every function whose address is taken or that is global starts
               with endbr64: OpenBSD enables IBT, and an indirect branch to
@@ -49,6 +53,8 @@ ELFOSABI_SYSV = 0
 STT_FUNC = 2
 SHN_LORESERVE = 0xFF00
 STT_SECTION = 3
+SHT_GROUP = 17
+STV_HIDDEN = 2
 ENDBR64 = b"\xf3\x0f\x1e\xfa"
 
 # Static relocations of a non-PIC, kernel-code-model object.
@@ -77,6 +83,24 @@ def symbol_table(elf):
     """Index -> (name, bind, type, shndx, value) of every symbol."""
     return {i: (name, bind, stype, shndx, value)
             for i, name, bind, stype, shndx, value in elf.symbols()}
+
+
+def group_signatures(elf):
+    """Symbol index -> group section name, for every COMDAT group."""
+    sigs = {}
+    for s in elf.sections:
+        if s["type"] == SHT_GROUP:
+            sigs[s["info"]] = s["name"]
+    return sigs
+
+
+def visibility(elf, index):
+    """st_other & 3 of symbol `index` in the (one) symbol table."""
+    for s in elf.sections:
+        if s["type"] == ko.SHT_SYMTAB:
+            _name, _info, other = struct.unpack_from("<IBB", elf.data, s["offset"] + index * 24)
+            return other & 3
+    return 0
 
 
 def check(path, declared, standin, keep, max_frame):
@@ -115,9 +139,19 @@ def check(path, declared, standin, keep, max_frame):
             rname = ko.RELOC_NAMES.get(rtype, f"type {rtype}")
             problems.append(("relocs", f"{rname} against {syms.get(symidx, ('?',))[0]!r}"))
 
+    sigs = group_signatures(elf)
+    shared_copies = set()
+    for index, group in sigs.items():
+        name, bind, _t, _sh, _v = syms.get(index, ("?", ko.STB_LOCAL, 0, 0, 0))
+        if bind == ko.STB_LOCAL:
+            problems.append(("comdat", f"COMDAT group ({group}) signature {name!r} is local: "
+                                       "the kernel link may drop this copy"))
+        elif bind == ko.STB_WEAK and visibility(elf, index) == STV_HIDDEN:
+            shared_copies.add(name)
+
     from_standin = []
     for name, bind, _t, shndx, _v in syms.values():
-        if bind == ko.STB_LOCAL or not name:
+        if bind == ko.STB_LOCAL or not name or name in shared_copies:
             continue
         if shndx == ko.SHN_UNDEF:
             if name in declared:
@@ -140,8 +174,11 @@ def check(path, declared, standin, keep, max_frame):
             funcs.setdefault((shndx, value), name)
             if bind != ko.STB_LOCAL:
                 funcs[(shndx, value)] = name
-    need_endbr = {(shndx, value) for _n, bind, stype, shndx, value in syms.values()
-                  if stype == STT_FUNC and bind != ko.STB_LOCAL and 0 < shndx < SHN_LORESERVE}
+    # Global functions may be called through a pointer from anywhere; a
+    # COMDAT thunk's shared copy is only ever called directly.
+    need_endbr = {(shndx, value) for name, bind, stype, shndx, value in syms.values()
+                  if stype == STT_FUNC and bind != ko.STB_LOCAL and 0 < shndx < SHN_LORESERVE
+                  and name not in shared_copies}
     for _target, _off, rtype, symidx, addend in relas:
         if rtype not in ADDRESS_RELOCS or symidx not in syms:
             continue
@@ -217,7 +254,7 @@ def cmd_check(args):
             failed += 1
         else:
             print("  ok: header entry fpu redzone tls common relocs undefined exports "
-                  "retpoline ibt stack")
+                  "comdat retpoline ibt stack")
     return 1 if failed else 0
 
 

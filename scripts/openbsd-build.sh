@@ -15,7 +15,7 @@
 #   4. objcopy: drop debug info and LLVM's bitcode/address-significance
 #      sections, make every defined global local except what OpenBSD's kernel
 #      calls (kmod/openbsd/export_syms: if_pfsync.h's kernel API and
-#      pfsyncattach).
+#      pfsyncattach) and the retpoline thunks' COMDAT signatures.
 # Output: build/openbsd/pfsync.o and build/openbsd/cflags (one flag per
 # line, reused by the audit).
 set -eu
@@ -126,8 +126,12 @@ echo "  LD  $rel_out/pfsync.kld"
 
 # 4. Everything local but the kernel's entry points.
 grep -v -e '^#' -e '^[[:space:]]*$' kmod/openbsd/export_syms | LC_ALL=C sort -u >"$out/export_syms"
+# Retpoline thunks stay weak and hidden: each is the signature of a COMDAT
+# group that every retpolined kernel object carries, and the kernel link
+# keeps one copy; made local, ours could be the copy dropped while our code
+# still points at it.
 "$NM" --no-llvm-bc -g --defined-only --format=just-symbols "$out/pfsync.kld" | LC_ALL=C sort -u |
-    LC_ALL=C comm -23 - "$out/export_syms" >"$out/localize_syms"
+    LC_ALL=C comm -23 - "$out/export_syms" | grep -v '^__llvm_retpoline_' >"$out/localize_syms"
 absent=$("$NM" --no-llvm-bc -g --defined-only --format=just-symbols "$out/pfsync.kld" | LC_ALL=C sort -u |
     LC_ALL=C comm -13 - "$out/export_syms" | tr '\n' ' ')
 if [ -n "$absent" ]; then

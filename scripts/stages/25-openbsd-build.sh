@@ -145,6 +145,22 @@ entry 'subq $8192, %rsp' 'addq $8192, %rsp' >stack.s
 obj stack
 expect_fail stack stack
 
+# A retpoline-style thunk in a COMDAT group: fine while its signature stays
+# weak and hidden, refused once made local (the kernel link could drop it).
+{ entry 'callq thunk'
+  printf '.section .text.thunk,"axG",@progbits,thunk,comdat\n.weak thunk\n.hidden thunk\n'
+  printf '.type thunk,@function\nthunk:\n endbr64\n ret\n'; } >comdat.s
+obj comdat
+if audit comdat >comdat.log 2>&1; then
+    echo "passes: comdat (weak hidden group signature)"
+else
+    echo "FALSE ALARM: comdat"
+    cat comdat.log
+    failures=$((failures + 1))
+fi
+llvm-objcopy-14 --localize-symbol=thunk comdat.o comdat_local.o
+expect_fail comdat_local comdat
+
 if [ "$failures" -ne 0 ]; then
     echo "openbsd audit self-test: $failures case(s) wrong"
     exit 1
