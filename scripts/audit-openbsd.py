@@ -23,8 +23,10 @@ declaration extraction; what differs from a FreeBSD .ko:
   exports     defined globals only from export_syms, and the weak hidden
               signatures of COMDAT groups (retpoline thunks), of which the
               kernel link keeps one copy.
-  comdat      no COMDAT group with a local signature: the kernel link could
-              drop this object's copy and leave its references dangling.
+  comdat      no COMDAT group with a local signature: the gABI knows a group
+              by its signature's name, so a local one leaves it to the
+              linker whether this copy is kept or merged away (lld 14 keeps
+              it; the object should not depend on that).
   retpoline   no indirect call or jump (OpenBSD kernels are retpolined).
   ibt         every function whose address is taken or that is global starts
               with endbr64: OpenBSD enables IBT, and an indirect branch to
@@ -144,8 +146,7 @@ def check(path, declared, standin, keep, max_frame):
     for index, group in sigs.items():
         name, bind, _t, _sh, _v = syms.get(index, ("?", ko.STB_LOCAL, 0, 0, 0))
         if bind == ko.STB_LOCAL:
-            problems.append(("comdat", f"COMDAT group ({group}) signature {name!r} is local: "
-                                       "the kernel link may drop this copy"))
+            problems.append(("comdat", f"COMDAT group ({group}) signature {name!r} is local"))
         elif bind == ko.STB_WEAK and visibility(elf, index) == STV_HIDDEN:
             shared_copies.add(name)
 

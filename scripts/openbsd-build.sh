@@ -126,10 +126,11 @@ echo "  LD  $rel_out/pfsync.kld"
 
 # 4. Everything local but the kernel's entry points.
 grep -v -e '^#' -e '^[[:space:]]*$' kmod/openbsd/export_syms | LC_ALL=C sort -u >"$out/export_syms"
-# Retpoline thunks stay weak and hidden: each is the signature of a COMDAT
-# group that every retpolined kernel object carries, and the kernel link
-# keeps one copy; made local, ours could be the copy dropped while our code
-# still points at it.
+# Retpoline thunks stay as the compiler writes them, weak and hidden, each
+# the signature of a COMDAT group that every retpolined kernel object
+# carries; the kernel link keeps one copy. A local group signature is
+# outside the ELF gABI's model (a group is known by its signature's name),
+# and what a linker makes of it is its own choice.
 "$NM" --no-llvm-bc -g --defined-only --format=just-symbols "$out/pfsync.kld" | LC_ALL=C sort -u |
     LC_ALL=C comm -23 - "$out/export_syms" | grep -v '^__llvm_retpoline_' >"$out/localize_syms"
 absent=$("$NM" --no-llvm-bc -g --defined-only --format=just-symbols "$out/pfsync.kld" | LC_ALL=C sort -u |

@@ -26,6 +26,40 @@ python3 scripts/audit-openbsd.py decls --cflags "$out/cflags" \
 python3 scripts/audit-openbsd.py check --verbose --decls "$out/kernel-decls" \
     --standin-decls "$out/kernel-decls.standin" --keep kmod/openbsd/export_syms "$out/pfsync.o"
 
+# The final kernel link, as far as it can be had without OpenBSD's other
+# objects: pfsync.o with every undefined symbol given a stub, placed at the
+# amd64 kernel's base (top 2 GiB, where -mcmodel=kernel code must live),
+# after another object carrying the same retpoline COMDAT thunk, with no
+# undefined symbol left. Placed below the top 2 GiB the same link must fail
+# (R_X86_64_32S out of range), which shows the placement is what is tested.
+lc=$out/link-check
+mkdir -p "$lc"
+{
+    echo '.text'
+    for s in $(llvm-nm-14 -u --format=just-symbols "$out/pfsync.o"); do
+        printf '.globl %s\n.type %s,@function\n%s:\n endbr64\n ret\n' "$s" "$s" "$s"
+    done
+} >"$lc/stubs.s"
+printf '%s\n' '.section .text.__llvm_retpoline_r11,"axG",@progbits,__llvm_retpoline_r11,comdat' \
+    '.weak __llvm_retpoline_r11' '.hidden __llvm_retpoline_r11' \
+    '.type __llvm_retpoline_r11,@function' '__llvm_retpoline_r11:' ' ud2' >"$lc/other.s"
+for f in stubs other; do
+    clang-14 -target x86_64-unknown-openbsd7.8 -c "$lc/$f.s" -o "$lc/$f.o"
+done
+kernel_link() { # BASE OUTPUT
+    printf 'SECTIONS {\n . = %s;\n .text : { *(.text .text.*) }\n .rodata : { *(.rodata .rodata.*) }\n .data : { *(.data .data.*) }\n .bss : { *(.bss .bss.*) }\n}\n' "$1" >"$lc/kernel.ld"
+    ld.lld-14 -static -no-pie --no-undefined -e pfsyncattach -T "$lc/kernel.ld" \
+        -o "$2" "$lc/other.o" "$lc/stubs.o" "$out/pfsync.o"
+}
+kernel_link 0xffffffff81000000 "$lc/bsd"
+echo "link check: pfsync.o links at 0xffffffff81000000 with $(wc -l <"$lc/stubs.s" | awk '{print int(($1 - 1) / 5)}') kernel symbols stubbed"
+if kernel_link 0x7f0000000000 "$lc/bsd.low" 2>"$lc/low.err"; then
+    echo "link check: a link outside the top 2 GiB did NOT fail"
+    exit 1
+fi
+grep -q 'R_X86_64_32S out of range' "$lc/low.err" || { cat "$lc/low.err"; exit 1; }
+echo "link check: outside the top 2 GiB it fails as it must (R_X86_64_32S out of range)"
+
 # The shim's one pure conversion (the core's import record -> OpenBSD's
 # struct pfsync_state), compiled against OpenBSD's headers with the kernel
 # flags but the default code model, run on Linux as a freestanding static
