@@ -118,7 +118,10 @@ host_state_merge(void *ctx, const struct pfsync_rs_state_id *sid,
     const uint8_t dst[PFSYNC_RS_PEER_LEN], uint8_t timeout, uint32_t touched,
     struct pfsync_rs_merge_out *out)
 {
+	const struct pfsync_state_peer *in_src = (const void *)src;
+	const struct pfsync_state_peer *in_dst = (const void *)dst;
 	struct pfsync_state_peer ours_src, ours_dst;
+	struct pf_state_scrub *sscrub = NULL, *dscrub = NULL;
 	struct pf_state *st;
 	uint8_t tmo, proto = 0;
 	int stale, refresh = 0;
@@ -126,11 +129,16 @@ host_state_merge(void *ctx, const struct pfsync_rs_state_id *sid,
 	st = pfsync_obsd_find(sid);
 	if (st == NULL)
 		return (ENOENT);
-	/* Scrub memory first: a mutex is no place to allocate. */
-	if (pf_state_alloc_scrub_memory((const struct pfsync_state_peer *)src,
-	    &st->src) != 0 ||
-	    pf_state_alloc_scrub_memory((const struct pfsync_state_peer *)dst,
-	    &st->dst) != 0) {
+	/*
+	 * Scrub memory the update needs is taken before the state's mutex
+	 * and attached under it, as stock does; what is not used goes back.
+	 */
+	if ((in_src->scrub.scrub_flag && st->src.scrub == NULL &&
+	    (sscrub = pf_state_scrub_get()) == NULL) ||
+	    (in_dst->scrub.scrub_flag && st->dst.scrub == NULL &&
+	    (dscrub = pf_state_scrub_get()) == NULL)) {
+		if (sscrub != NULL)
+			pf_state_scrub_put(sscrub);
 		pf_state_unref(st);
 		return (ENOMEM);
 	}
@@ -140,6 +148,14 @@ host_state_merge(void *ctx, const struct pfsync_rs_state_id *sid,
 	PF_STATE_EXIT_READ();
 
 	mtx_enter(&st->mtx);
+	if (sscrub != NULL && st->src.scrub == NULL) {
+		st->src.scrub = sscrub;
+		sscrub = NULL;
+	}
+	if (dscrub != NULL && st->dst.scrub == NULL) {
+		st->dst.scrub = dscrub;
+		dscrub = NULL;
+	}
 	pf_state_peer_hton(&st->src, &ours_src);
 	pf_state_peer_hton(&st->dst, &ours_dst);
 	tmo = st->timeout;
@@ -158,6 +174,10 @@ host_state_merge(void *ctx, const struct pfsync_rs_state_id *sid,
 	out->state_flags = st->state_flags;
 	mtx_leave(&st->mtx);
 
+	if (sscrub != NULL)
+		pf_state_scrub_put(sscrub);
+	if (dscrub != NULL)
+		pf_state_scrub_put(dscrub);
 	pfsync_obsd_slot_load(st, out->slot);
 	pfsync_rs_slot_set_touched(out->slot, touched);
 	pfsync_obsd_slot_store(st, out->slot);
