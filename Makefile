@@ -3,6 +3,8 @@
 #   make        Linux: cross-build build/freebsd14/pfsync.ko and
 #               build/freebsd15/pfsync.ko (installs the toolchain if missing)
 #               FreeBSD: build kmod/pfsync.ko with bsd.kmod.mk
+#   make openbsd  Linux: build/openbsd/pfsync.o, the object that replaces
+#               if_pfsync.o in an OpenBSD amd64 kernel (scripts/openbsd-build.sh)
 #   make test   run every stage in scripts/stages/ ("N passed, N failed")
 #   make clean  remove build outputs (keeps .toolchain/)
 #   make demo   two namespaced firewalls syncing (root; scripts/demo.sh)
@@ -10,6 +12,9 @@
 
 all:
 	@sh scripts/build.sh
+
+openbsd:
+	@sh scripts/openbsd-build.sh
 
 test:
 	@sh scripts/run-tests.sh
@@ -23,4 +28,4 @@ demo:
 bench:
 	@sh scripts/bench-netns-bulk.sh
 
-.PHONY: all test clean demo bench
+.PHONY: all openbsd test clean demo bench

@@ -90,6 +90,15 @@
 #define PFSYNC_RS_NO_DEADLINE		UINT64_MAX
 #endif
 
+/*
+ * `release_version` of an OpenBSD kernel (pfsync v6 frames; kmod/openbsd/).
+ * Not a __FreeBSD_version, which are all above 1400000.
+ */
+#define PFSYNC_RS_RELEASE_OPENBSD	6
+
+/* `msg_version` of OpenBSD's 264-byte struct pfsync_state (`state_export`). */
+#define PFSYNC_RS_MSG_OPENBSD		6
+
 /* Sizes fixed by FreeBSD's headers (checked by _Static_assert in the shim). */
 #define PFSYNC_RS_IFNAMSIZ		16
 #define PFSYNC_RS_TAGNAMSIZ		64

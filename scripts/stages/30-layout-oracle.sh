@@ -85,3 +85,26 @@ for set in freebsd14 freebsd15 openbsd; do
     echo "golden $set:"
     "$oracle" golden "$dir" "$count"
 done
+
+# Golden OpenBSD frames: tests/golden/openbsd/*.bin, which the codec test
+# tests/golden_openbsd_frames.rs decodes and rebuilds, must be exactly what
+# tests/golden/openbsd_frames.c compiles to against OpenBSD's headers.
+dir=$out/golden-openbsd-frames
+rm -rf "$dir"
+mkdir -p "$dir"
+compile openbsd tests/golden/openbsd_frames.c -c -Wall -Werror -o "$dir/frames.o"
+frames=$(llvm-readelf-14 -SW "$dir/frames.o" | sed -n 's/.*\] \.golden_frame\.\([a-z0-9_]*\) .*/\1/p')
+[ -n "$frames" ] || { echo "golden openbsd frames: no .golden_frame sections" >&2; exit 1; }
+committed=$(find tests/golden/openbsd -name '*.bin' | wc -l)
+n=0
+for f in $frames; do
+    llvm-objcopy-14 -O binary --only-section=".golden_frame.$f" "$dir/frames.o" "$dir/$f.bin"
+    if ! cmp "$dir/$f.bin" "tests/golden/openbsd/$f.bin"; then
+        echo "golden openbsd frame $f: tests/golden/openbsd/$f.bin differs from what the C structs give" >&2
+        exit 1
+    fi
+    n=$((n + 1))
+done
+[ "$n" -eq "$committed" ] || { echo "golden openbsd frames: $committed committed, $n built" >&2; exit 1; }
+cargo test --quiet --test golden_openbsd_frames
+echo "golden openbsd frames: $n frames from the C structs equal the committed bytes; codec round trip both ways passed"

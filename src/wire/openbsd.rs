@@ -5,12 +5,15 @@
 //! and converts to and from its own [`StateRecord`]. Padding and `updates` are
 //! written as 0.
 
+use super::builder::{FrameBuilder, Full};
 use super::field::{
     be16, be32, counter, get, put, record, record_mut, set_be16, set_be32, set_counter, set_u8,
     u8_at, Field, FieldLayout, HeaderSet, StructLayout,
 };
 use super::peer::{self, WirePeer};
+use super::reader::Message;
 use super::state::{has_nul, IfName, Peer, StateId, StateKey, StateRecord};
+use super::tdb::Tdb;
 use super::{Error, Reject, Result};
 
 /// OpenBSD's `PFSYNC_ACT_*` numbers (if_pfsync.h). The compressed and small
@@ -61,6 +64,13 @@ pub const AF_INET6: u8 = 24;
 pub const AF_INET: u8 = 2;
 /// OpenBSD's `PFTM_MAX`.
 pub const PFTM_MAX: u8 = 20;
+
+/// OpenBSD's numbers for the actions whose records differ from FreeBSD's
+/// (`PFSYNC_ACT_*` in OpenBSD's if_pfsync.h).
+pub const ACT_DEL: u8 = action::DEL;
+pub const ACT_INS: u8 = action::INS;
+pub const ACT_UPD: u8 = action::UPD;
+pub const ACT_TDB: u8 = action::TDB;
 
 pub mod key_field {
     use super::Field;
@@ -515,6 +525,51 @@ impl OpenBsdState {
             set_prio: r.set_prio,
         }
     }
+}
+
+/// Appends a decoded message to an OpenBSD frame
+/// ([`FrameBuilder::new_openbsd`]) in OpenBSD's record layout, so that what
+/// [`FrameReader::new_openbsd`](super::FrameReader::new_openbsd) yields can be
+/// written back. `None` for the FreeBSD-only full-state messages, which have
+/// no OpenBSD form. A full-state DEL carries only the identity (all an
+/// OpenBSD receiver reads); the rest of its record is zero. CLR and BUS get a
+/// section of their own, as OpenBSD sends them.
+pub fn encode(b: &mut FrameBuilder<'_>, m: &Message) -> Option<core::result::Result<(), Full>> {
+    let pushed = match m {
+        Message::Clr(c) => {
+            b.close_section();
+            let r = b.push_clr(c);
+            b.close_section();
+            r
+        }
+        Message::Bus(bus) => {
+            b.close_section();
+            let r = b.push_bus(bus);
+            b.close_section();
+            r
+        }
+        Message::InsAck(a) => b.push_ins_ack(a),
+        Message::UpdC(u) => b.push_upd_c(u),
+        Message::UpdReq(r) => b.push_upd_req(r),
+        Message::DelC(d) => b.push_del_c(d),
+        Message::Tdb(t) => b.push_with(ACT_TDB, Tdb::OPENBSD_LEN, |dst| {
+            let _ = t.emit_openbsd(dst);
+        }),
+        Message::OpenBsdIns(s) => b.push_with(ACT_INS, OpenBsdState::LEN, |dst| {
+            let _ = s.emit(dst);
+        }),
+        Message::OpenBsdUpd(s) => b.push_with(ACT_UPD, OpenBsdState::LEN, |dst| {
+            let _ = s.emit(dst);
+        }),
+        Message::OpenBsdDel(id) => b.push_with(ACT_DEL, OpenBsdState::LEN, |dst| {
+            if let Ok(rec) = record_mut::<{ OpenBsdState::LEN }>(dst) {
+                put(rec, field::ID, id.id);
+                put(rec, field::CREATORID, id.creatorid);
+            }
+        }),
+        Message::Ins { .. } | Message::Upd { .. } => return None,
+    };
+    Some(pushed)
 }
 
 #[cfg(test)]
