@@ -143,7 +143,13 @@ fn error_counter(before: &Stats, after: &Stats, e: Error) -> u64 {
 }
 
 /// Checks the counter deltas of one frame against the path it must take.
-fn check_accounting(before: &Stats, after: &Stats, family: IpFamily, path: Path<'_>, dialect: Dialect) {
+fn check_accounting(
+    before: &Stats,
+    after: &Stats,
+    family: IpFamily,
+    path: Path<'_>,
+    dialect: Dialect,
+) {
     let (v4, v6) = match family {
         IpFamily::V4 => (1, 0),
         IpFamily::V6 => (0, 1),
@@ -184,7 +190,10 @@ fn check_accounting(before: &Stats, after: &Stats, family: IpFamily, path: Path<
                     Ok(WalkEvent::Skipped { .. }) => {}
                 }
             }
-            assert_eq!(after.iacts, iacts, "iacts must add exactly the announced counts");
+            assert_eq!(
+                after.iacts, iacts,
+                "iacts must add exactly the announced counts"
+            );
             let counted = [
                 after.hdrops - before.hdrops,
                 after.badver - before.badver,
@@ -210,7 +219,11 @@ fn check_accounting(before: &Stats, after: &Stats, family: IpFamily, path: Path<
             return;
         }
     }
-    assert_eq!(input_counters(after), input_counters(&expect), "frame-level refusal");
+    assert_eq!(
+        input_counters(after),
+        input_counters(&expect),
+        "frame-level refusal"
+    );
     assert_eq!(after.iacts, before.iacts, "a refused frame has no sections");
 }
 
@@ -288,7 +301,10 @@ impl Harness {
         }
         let e = &self.node.engine;
         let demotion = e.demotion();
-        assert_eq!(self.node.io.demotion, demotion, "host told a different demotion");
+        assert_eq!(
+            self.node.io.demotion, demotion,
+            "host told a different demotion"
+        );
         match e.bulk_request_state() {
             ReqState::Idle | ReqState::Done => assert_eq!(demotion, 0, "demoted while not waiting"),
             ReqState::Requested | ReqState::Receiving => {
@@ -311,7 +327,12 @@ impl Harness {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        let Some(n) = self.node.engine.extension_mut().take_extension(&mut self.scratch) else {
+        let Some(n) = self
+            .node
+            .engine
+            .extension_mut()
+            .take_extension(&mut self.scratch)
+        else {
             return;
         };
         let before = *self.node.engine.stats();
@@ -322,14 +343,21 @@ impl Harness {
             now,
         };
         session.on_extension(now, &self.scratch[..n], &mut io);
-        assert_eq!(input_counters(self.node.engine.stats()), input_counters(&before));
+        assert_eq!(
+            input_counters(self.node.engine.stats()),
+            input_counters(&before)
+        );
         assert_eq!(self.node.engine.stats().iacts, before.iacts);
     }
 
     fn frame(&mut self, input: &mut Input<'_>) -> Option<()> {
         let flags = input.byte()?;
         let meta = RxMeta {
-            family: if flags & 4 != 0 { IpFamily::V6 } else { IpFamily::V4 },
+            family: if flags & 4 != 0 {
+                IpFamily::V6
+            } else {
+                IpFamily::V4
+            },
             ttl: if flags & 2 != 0 { 254 } else { 255 },
             on_syncdev: flags & 1 == 0,
         };
@@ -349,8 +377,7 @@ impl Harness {
                     Ok(n) => {
                         buf.truncate(n);
                         let signed = buf.clone();
-                        // The verifier takes only FreeBSD headers.
-                        let mut valid = buf.first() == Some(&pfsync::wire::VERSION_FREEBSD);
+                        let mut valid = true;
                         if flags & 16 != 0 {
                             let at = usize::from(input.byte()?);
                             let xor = input.byte()? | 1;
@@ -370,6 +397,8 @@ impl Harness {
                 (body.to_vec(), !self.auth)
             }
         };
+        // The verifier takes only FreeBSD headers, whatever was signed.
+        let valid = valid && (!self.auth || bytes.first() == Some(&pfsync::wire::VERSION_FREEBSD));
         let path = if !meta.on_syncdev {
             Path::BadIf
         } else if meta.ttl != 255 {
@@ -386,7 +415,11 @@ impl Harness {
         self.node.receive(self.now, meta, &bytes);
         let after_stats = *self.node.engine.stats();
         if let Some(t) = before_table {
-            assert_eq!(table(&self.node), t, "a frame without a valid trailer changed the table");
+            assert_eq!(
+                table(&self.node),
+                t,
+                "a frame without a valid trailer changed the table"
+            );
         }
         check_accounting(&before_stats, &after_stats, meta.family, path, self.dialect);
         self.feed_extension();
@@ -417,7 +450,11 @@ impl Harness {
         self.now = target;
         self.run_timers();
         let after = self.node.engine.stats();
-        assert_eq!(input_counters(after), input_counters(&before), "timers moved an input counter");
+        assert_eq!(
+            input_counters(after),
+            input_counters(&before),
+            "timers moved an input counter"
+        );
         assert_eq!(after.iacts, before.iacts);
     }
 

@@ -21,6 +21,7 @@ import traceback
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from paced_bulk import describe, drops, paced_bulk  # noqa: E402
 from netlab import (  # noqa: E402
     Lab,
     close_all_labs,
@@ -179,6 +180,27 @@ def bulk_join_of_a_late_node(lab):
     # Demoted while the bulk ran, undemoted when BUS END arrived.
     assert node["carp_demotion"] == 0, node
     assert node["demotions"] >= 1 and node["undemotions"] >= 1, node
+
+
+def bulk_fits_a_shaped_link(lab, mbit, states):
+    """The default pace is 80% of the link speed the sender knows: a bulk
+    over a tbf-shaped veth completes once, with nothing dropped anywhere."""
+    r = paced_bulk(lab, mbit, states)
+    print(f"  {describe(r)}", flush=True)
+    assert r["completed"] and r["tables_equal"], r
+    assert drops(r) == 0, r
+    assert r["requests_sent"] == 1 and r["requests_answered"] == 1, r
+    assert r["pace_bytes_per_s"] == mbit * 1_000_000 // 10, r
+
+
+@case
+def bulk_paced_for_a_100_mbit_link(lab):
+    bulk_fits_a_shaped_link(lab, 100, 30_000)
+
+
+@case
+def bulk_paced_for_a_1_gbit_link(lab):
+    bulk_fits_a_shaped_link(lab, 1000, 100_000)
 
 
 @case

@@ -435,10 +435,20 @@ mod tests {
         };
         let mut m = BulkRequester::default();
         let t = Instant::from_secs(100);
-        let applied = m.handle(ReqEvent::Start, t, &p).demote.map_or(0, |(adj, _)| adj);
-        let undone = m.handle(ReqEvent::Stop, t, &p).demote.map_or(0, |(adj, _)| adj);
+        let applied = m
+            .handle(ReqEvent::Start, t, &p)
+            .demote
+            .map_or(0, |(adj, _)| adj);
+        let undone = m
+            .handle(ReqEvent::Stop, t, &p)
+            .demote
+            .map_or(0, |(adj, _)| adj);
         assert_ne!(applied, 0);
-        assert_eq!(i64::from(applied) + i64::from(undone), 0, "{applied} then {undone}");
+        assert_eq!(
+            i64::from(applied) + i64::from(undone),
+            0,
+            "{applied} then {undone}"
+        );
         assert_eq!(m.demoted_by(), 0);
     }
 }
