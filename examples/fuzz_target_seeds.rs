@@ -19,10 +19,11 @@ use pfsync::wire::{samples, BusStatus, FrameBuilder, MsgVersion, UpdReq};
 
 const PEER_HOSTID: [u8; 4] = [0xc1, 0xc2, 0xc3, 0x03];
 
-// Setup byte bits (engine.rs): dialect, authentication, anti-entropy.
-const FREEBSD14: u8 = 0x00 | 0x20;
-const FREEBSD15: u8 = 0x01 | 0x40;
-const OPENBSD: u8 = 0x02 | 0x40;
+// Setup byte bits (engine.rs): dialect (bits 0-1) with the version we send
+// (bits 5-6), authentication, anti-entropy.
+const FREEBSD14: u8 = 0x20;
+const FREEBSD15: u8 = 0x41;
+const OPENBSD: u8 = 0x42;
 const AUTH: u8 = 0x04;
 const ANTI_ENTROPY: u8 = 0x08;
 // Step opcodes and frame flags.
