@@ -25,7 +25,7 @@
 //! 3 FreeBSD 15), bit 2 authentication, bit 3 anti-entropy, bit 4 defer,
 //! bits 5-6 version we send (1301/1400/1500/1500); byte 1 = local states to
 //! create (low 3 bits); then steps until the input ends, each one opcode byte
-//! (taken modulo 6) followed by its operands:
+//! (taken modulo 7) followed by its operands:
 //! 0 frame: flags, length (u16 BE, capped at what is left), bytes;
 //!   flags bit 0 = not received on syncdev, bit 1 = TTL 254, bit 2 = IPv6,
 //!   bit 3 = sign it (authentication on), bit 4 = then flip one byte (two
@@ -33,7 +33,9 @@
 //!   signed frame again instead (no length, no bytes);
 //! 1 time: advance by a u16 BE number of milliseconds, running every timer;
 //! 2 create local state n; 3 update local state n; 4 delete state n (n = one
-//!   byte); 5 operator resync.
+//!   byte); 5 operator resync; 6 reconfigure: one byte, bits 0-1 MTU (1500,
+//!   9000, 1280, 120), bit 2 no syncdev, bit 3 IPv6 peer, bit 4 next message
+//!   version, bit 5 toggle defer, bit 6 down, bit 7 another syncpeer.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -107,6 +109,8 @@ fn header_len(frame: &[u8]) -> usize {
 
 /// What the engine's receive funnel must have counted for one frame.
 enum Path<'a> {
+    /// pfsync0 down or without syncdev: counted as received, nothing else.
+    Inactive,
     BadIf,
     BadTtl,
     BadAuth,
@@ -160,6 +164,7 @@ fn check_accounting(
     expect.ipackets = after.ipackets;
     expect.ipackets6 = after.ipackets6;
     match path {
+        Path::Inactive => {}
         Path::BadIf => expect.badif += 1,
         Path::BadTtl => expect.badttl += 1,
         Path::BadAuth => expect.badauth += 1,
@@ -362,7 +367,8 @@ impl Harness {
             on_syncdev: flags & 1 == 0,
         };
         // `valid`: the bytes carry a trailer this engine must accept.
-        let reaches_verifier = meta.on_syncdev && meta.ttl == 255;
+        let c = self.node.engine.config();
+        let reaches_verifier = c.up && c.syncdev.is_some() && meta.on_syncdev && meta.ttl == 255;
         let (bytes, valid) = if flags & 32 != 0 {
             let (bytes, seen) = self.last_signed.clone()?;
             self.last_signed = Some((bytes.clone(), seen || reaches_verifier));
@@ -399,7 +405,13 @@ impl Harness {
         };
         // The verifier takes only FreeBSD headers, whatever was signed.
         let valid = valid && (!self.auth || bytes.first() == Some(&pfsync::wire::VERSION_FREEBSD));
-        let path = if !meta.on_syncdev {
+        let active = {
+            let c = self.node.engine.config();
+            c.up && c.syncdev.is_some()
+        };
+        let path = if !active {
+            Path::Inactive
+        } else if !meta.on_syncdev {
             Path::BadIf
         } else if meta.ttl != 255 {
             Path::BadTtl
@@ -475,8 +487,53 @@ impl Harness {
         self.node.io.outbox.clear();
     }
 
+    /// `ifconfig pfsync0 ...` (or a sysctl) mid-run. A refused configuration
+    /// must leave the engine's in force.
+    fn reconfigure(&mut self, how: u8) {
+        let mut c = *self.node.engine.config();
+        c.mtu = match how & 3 {
+            0 => MTU,
+            1 => 9000,
+            2 => 1280,
+            _ => 120,
+        };
+        c.syncdev = if how & 4 != 0 {
+            None
+        } else {
+            IfName::new("em1")
+        };
+        c.peer_family = if how & 8 != 0 {
+            IpFamily::V6
+        } else {
+            IpFamily::V4
+        };
+        if how & 16 != 0 {
+            c.version = match c.version {
+                MsgVersion::V1301 => MsgVersion::V1400,
+                MsgVersion::V1400 => MsgVersion::V1500,
+                MsgVersion::V1500 => MsgVersion::V1301,
+            };
+        }
+        c.defer ^= how & 32 != 0;
+        c.up = how & 64 == 0;
+        c.syncpeer[3] = how >> 7;
+        let before = *self.node.engine.config();
+        let input_before = *self.node.engine.stats();
+        if self.node.configure(self.now, c).is_err() {
+            assert_eq!(
+                *self.node.engine.config(),
+                before,
+                "a refused configuration took effect"
+            );
+        }
+        assert_eq!(
+            input_counters(self.node.engine.stats()),
+            input_counters(&input_before)
+        );
+    }
+
     fn step(&mut self, input: &mut Input<'_>) -> Option<()> {
-        match input.byte()? % 6 {
+        match input.byte()? % 7 {
             0 => self.frame(input)?,
             1 => self.advance(Duration::from_millis(u64::from(input.u16()?))),
             2 => {
@@ -498,11 +555,12 @@ impl Harness {
                 };
                 self.node.delete_state(self.now, &id);
             }
-            _ => {
+            5 => {
                 let now = self.now;
                 let (engine, mut host) = self.node.host(now);
                 engine.on_resync_requested(now, &mut host);
             }
+            _ => self.reconfigure(input.byte()?),
         }
         self.node.io.outbox.clear();
         self.node.io.released.clear();
