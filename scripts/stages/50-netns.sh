@@ -1,8 +1,9 @@
 #!/bin/sh
 # pfsync-node over real sockets between Linux network namespaces: sync,
-# defer, bulk, badttl/badif, unicast, IPv6, loss/reorder, kill -9, version
-# mismatch, frame authentication (refusal, replay, key rotation) and
-# anti-entropy repair. Needs root (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
+# defer, bulk (also paced to a tbf-shaped link), badttl/badif, unicast,
+# IPv6, loss/reorder, kill -9, version mismatch, frame authentication
+# (refusal, replay, key rotation) and anti-entropy repair. Needs root
+# (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
