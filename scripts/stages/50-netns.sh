@@ -23,6 +23,9 @@ fi
 ip netns del "pfs-probe-$$"
 
 cargo build --quiet -p pfsync-node
-bin=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/pfsync-node
-exec timeout --signal=TERM --kill-after=30 280 python3 scripts/netns/run_cases.py --bin "$bin"
+# The paced bulk cases need a node fast enough to fill a 1 Gb/s link.
+cargo build --quiet -p pfsync-node --profile sim
+target=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+exec timeout --signal=TERM --kill-after=30 280 python3 scripts/netns/run_cases.py \
+    --bin "$target/debug/pfsync-node" --fast-bin "$target/sim/pfsync-node"
