@@ -22,7 +22,8 @@ fn a_bulk_request_under_an_mtu_too_small_for_a_state_is_abandoned() {
         config.bulk_max_tries = 0;
         let mut node = Node::new(config).expect("node");
         let mut now = Instant::from_secs(100);
-        node.configure(now, config).expect("an MTU of 120 is accepted");
+        node.configure(now, config)
+            .expect("an MTU of 120 is accepted");
         for n in 1..=10 {
             node.table.insert_local(tcp_state(0, n)).expect("insert");
         }
