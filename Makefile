@@ -9,6 +9,7 @@
 #   make clean  remove build outputs (keeps .toolchain/)
 #   make demo   two namespaced firewalls syncing (root; scripts/demo.sh)
 #   make bench  bulk join of 1,000,000 states over veth (root; scripts/bench-netns-bulk.sh)
+#   make fuzz   run every fuzz target for FUZZ_SECONDS each (default 60; scripts/fuzz.sh)
 
 all:
 	@sh scripts/build.sh
@@ -28,4 +29,7 @@ demo:
 bench:
 	@sh scripts/bench-netns-bulk.sh
 
-.PHONY: all openbsd test clean demo bench
+fuzz:
+	@sh scripts/fuzz.sh seconds "$${FUZZ_SECONDS:-60}"
+
+.PHONY: all openbsd test clean demo bench fuzz

@@ -237,6 +237,11 @@ struct pfsync_rs_config {
 	uint32_t	bulk_pace_us;	/* net.pfsync.rs.bulk_pace_us, 0 = engine default */
 	uint8_t		hostid_be[4];	/* V_pf_status.hostid, raw */
 	uint8_t		pf_cksum[PFSYNC_RS_PF_CKSUM_LEN]; /* V_pf_status.pf_chksum */
+	/*
+	 * if_baudrate of syncdev in bits/s, 0 = unknown or no syncdev.  With
+	 * bulk_pace_us 0 the bulk is paced at 80% of it (100 MB/s if unknown).
+	 */
+	uint64_t	syncdev_baudrate;
 };
 
 /*

@@ -130,6 +130,7 @@ pub struct pfsync_rs_config {
     pub bulk_pace_us: u32,
     pub hostid_be: [u8; 4usize],
     pub pf_cksum: [u8; 16usize],
+    pub syncdev_baudrate: u64,
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]

@@ -71,6 +71,7 @@ pfsync_rs_cfg_complete(struct pfsync_rs_softc *sc, struct ifnet *sifp,
     struct pfsync_rs_config *cfg)
 {
 	cfg->syncdev_mtu = sifp != NULL ? sifp->if_mtu : 0;
+	cfg->syncdev_baudrate = sifp != NULL ? sifp->if_baudrate : 0;
 	cfg->syncdev_multicast =
 	    (sifp != NULL && (sifp->if_flags & IFF_MULTICAST)) ? 1 : 0;
 	cfg->ifmtu = sc->sc_ifp->if_mtu;

@@ -5,7 +5,8 @@ Each case builds its own topology in a fresh Lab (unique names, always torn
 down), starts nodes, drives them through their control sockets and asserts
 on their tables and pfsyncstats counters.
 
-    run_cases.py --bin target/debug/pfsync-node [--only NAME] [--list]
+    run_cases.py --bin target/debug/pfsync-node [--fast-bin target/sim/pfsync-node]
+                 [--only NAME] [--list]
 
 Ends with "N passed, N failed". Needs root (namespaces, raw sockets).
 """
@@ -21,6 +22,7 @@ import traceback
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from paced_bulk import describe, drops, paced_bulk  # noqa: E402
 from netlab import (  # noqa: E402
     Lab,
     close_all_labs,
@@ -179,6 +181,34 @@ def bulk_join_of_a_late_node(lab):
     # Demoted while the bulk ran, undemoted when BUS END arrived.
     assert node["carp_demotion"] == 0, node
     assert node["demotions"] >= 1 and node["undemotions"] >= 1, node
+
+
+# An optimised pfsync-node for the paced bulk cases (--fast-bin): a debug
+# build cannot fill a 1 Gb/s link, so its pace would never be tested.
+FAST_BIN = None
+
+
+def bulk_fits_a_shaped_link(lab, mbit, states):
+    """The default pace is 80% of the link speed the sender knows: a bulk
+    over a tbf-shaped veth completes once, with nothing dropped anywhere."""
+    if FAST_BIN:
+        lab.binary = FAST_BIN
+    r = paced_bulk(lab, mbit, states)
+    print(f"  {describe(r)}", flush=True)
+    assert r["completed"] and r["tables_equal"], r
+    assert drops(r) == 0, r
+    assert r["requests_sent"] == 1 and r["requests_answered"] == 1, r
+    assert r["pace_bytes_per_s"] == mbit * 1_000_000 // 10, r
+
+
+@case
+def bulk_paced_for_a_100_mbit_link(lab):
+    bulk_fits_a_shaped_link(lab, 100, 30_000)
+
+
+@case
+def bulk_paced_for_a_1_gbit_link(lab):
+    bulk_fits_a_shaped_link(lab, 1000, 200_000)
 
 
 @case
@@ -880,7 +910,10 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--fast-bin", help="optimised pfsync-node for the paced bulk cases")
     opts = ap.parse_args()
+    global FAST_BIN
+    FAST_BIN = os.path.abspath(opts.fast_bin) if opts.fast_bin else None
     if opts.list:
         for fn in CASES:
             print(fn.__name__)

@@ -1,9 +1,10 @@
 #!/bin/sh
 # pfsync-node over real sockets between Linux network namespaces: sync,
-# defer, bulk, badttl/badif, unicast, IPv6, loss/reorder, kill -9, version
-# mismatch, frame authentication (refusal, replay, key rotation) and
-# anti-entropy repair, and the OpenBSD dialect (sync, bulk, defer, failover,
-# a FreeBSD neighbour counting badver). Needs root (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
+# defer, bulk (also paced to a tbf-shaped link), badttl/badif, unicast,
+# IPv6, loss/reorder, kill -9, version mismatch, frame authentication
+# (refusal, replay, key rotation), anti-entropy repair, and the OpenBSD
+# dialect (sync, bulk, defer, failover, a FreeBSD neighbour counting badver).
+# Needs root (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -23,6 +24,9 @@ fi
 ip netns del "pfs-probe-$$"
 
 cargo build --quiet -p pfsync-node
-bin=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/pfsync-node
-exec timeout --signal=TERM --kill-after=30 280 python3 scripts/netns/run_cases.py --bin "$bin"
+# The paced bulk cases need a node fast enough to fill a 1 Gb/s link.
+cargo build --quiet -p pfsync-node --profile sim
+target=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+exec timeout --signal=TERM --kill-after=30 280 python3 scripts/netns/run_cases.py \
+    --bin "$target/debug/pfsync-node" --fast-bin "$target/sim/pfsync-node"

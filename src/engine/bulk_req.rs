@@ -264,8 +264,10 @@ impl BulkRequester {
 
     fn begin_cycle(&mut self, now: Instant, p: &ReqParams, fx: &mut ReqEffects) -> ReqState {
         if self.demoted_by == 0 && p.demotion != 0 {
-            self.demoted_by = p.demotion;
-            fx.demote = Some((p.demotion, DemoteReason::BulkStart));
+            // The sysctl takes any int; i32::MIN could not be undone.
+            let amount = p.demotion.max(-i32::MAX);
+            self.demoted_by = amount;
+            fx.demote = Some((amount, DemoteReason::BulkStart));
         }
         self.tries = 1;
         self.cycle_started = now;
@@ -421,5 +423,32 @@ mod tests {
         // The peer says its bulk started 10 s before now = 90 s: an older request.
         assert!(!m.end_is_current(Instant::from_secs(100), 10));
         assert!(m.end_is_current(Instant::from_secs(130), 25));
+    }
+
+    /// Found by the config fuzz target: `net.pfsync.carp_demotion_factor`
+    /// accepts any int, and undoing a demotion of `i32::MIN` overflowed.
+    #[test]
+    fn the_most_negative_demotion_factor_is_undone_without_overflow() {
+        let p = ReqParams {
+            demotion: i32::MIN,
+            ..P
+        };
+        let mut m = BulkRequester::default();
+        let t = Instant::from_secs(100);
+        let applied = m
+            .handle(ReqEvent::Start, t, &p)
+            .demote
+            .map_or(0, |(adj, _)| adj);
+        let undone = m
+            .handle(ReqEvent::Stop, t, &p)
+            .demote
+            .map_or(0, |(adj, _)| adj);
+        assert_ne!(applied, 0);
+        assert_eq!(
+            i64::from(applied) + i64::from(undone),
+            0,
+            "{applied} then {undone}"
+        );
+        assert_eq!(m.demoted_by(), 0);
     }
 }

@@ -189,6 +189,15 @@ impl<X: FrameExtension> Engine<X> {
             .refill(now, rate, u64::try_from(cap).unwrap_or(u64::MAX));
         while self.bulk_send.tokens >= frame_cost {
             let (sent_bytes, finished) = self.bulk_send_frame(now, host);
+            if sent_bytes == 0 && !finished {
+                // Not one state fits an empty frame (pfsync0's MTU is too
+                // small for this message version): no frame can make
+                // progress, so give the bulk up rather than spin. No BUS
+                // END: the requester must not think it has our table.
+                self.extra.bulk_send_abandoned += 1;
+                self.timers.stop(Timer::BulkSend);
+                return SendState::Idle;
+            }
             self.bulk_send.tokens = self.bulk_send.tokens.saturating_sub(sent_bytes);
             if finished {
                 // OpenBSD's BUS END carries 0; FreeBSD's the seconds the

@@ -62,6 +62,7 @@ pub mod host;
 mod input;
 pub mod merge;
 mod output;
+pub mod pacing;
 pub mod queues;
 pub mod shared;
 pub mod stats;
@@ -126,7 +127,8 @@ pub struct Config {
     /// pfsync0 MTU (default 1500): IP header + frame.
     pub mtu: u16,
     /// Bulk sender pacing in bytes per second on the link (IP headers
-    /// included); 0 = unpaced.
+    /// included); 0 = unpaced. Default: 80% of the sync link where its
+    /// speed is known ([`pacing`]), else 100 MB/s.
     pub bulk_rate_bytes_per_sec: u64,
     /// Bulk sender wake-up granularity (the kernel's tick).
     pub bulk_tick: Duration,
@@ -170,8 +172,9 @@ impl Config {
             version: MsgVersion::V1500,
             buckets: 4,
             mtu: 1500,
-            // 100 MB/s: 80% of a 1 Gb/s sync link.
-            bulk_rate_bytes_per_sec: 100_000_000,
+            // Hosts that know the sync link's speed replace it with
+            // `pacing::bulk_rate_for_link`.
+            bulk_rate_bytes_per_sec: pacing::DEFAULT_BULK_RATE_BYTES_PER_SEC,
             bulk_tick: Duration::from_millis(1),
             carp_demotion_factor: 240,
             hostid,

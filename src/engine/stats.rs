@@ -53,6 +53,9 @@ pub struct ExtraStats {
     pub bulk_completed: u64,
     /// Bulk requests abandoned after the last retry.
     pub bulk_gave_up: u64,
+    /// Bulk updates we stopped sending because an empty frame cannot hold
+    /// one state of the configured version (pfsync0's MTU is too small).
+    pub bulk_send_abandoned: u64,
     /// BUS END refused by the endtime check (stale answer to an older request).
     pub bulk_end_stale: u64,
     /// UPD_REQ not queued because the same request was already waiting.

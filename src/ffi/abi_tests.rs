@@ -241,6 +241,7 @@ fn config(syncdev: &str) -> sys::pfsync_rs_config {
         bulk_pace_us: 0,
         hostid_be: [1, 2, 3, 4],
         pf_cksum: [0; 16],
+        syncdev_baudrate: 1_000_000_000,
     }
 }
 

@@ -198,13 +198,16 @@ pub fn engine_config(
     cfg.defer_delay = Duration::from_millis(u64::from(c.defer_delay_ms));
     cfg.version = version_for(c.version, release).ok_or(EINVAL)?;
     cfg.mtu = u16::try_from(c.ifmtu).map_err(|_| EINVAL)?;
-    if c.bulk_pace_us != 0 {
-        // One full frame per `bulk_pace_us`.
-        cfg.bulk_rate_bytes_per_sec = u64::from(cfg.mtu) * 1_000_000 / u64::from(c.bulk_pace_us);
-    } else if cfg.speaks_openbsd() {
-        // OpenBSD sends one bulk frame every 20 ms, whatever the MTU.
-        cfg.bulk_rate_bytes_per_sec = u64::from(cfg.mtu) * 50;
-    }
+    // One full frame per `bulk_pace_us` when the operator set it; else
+    // OpenBSD's one bulk frame per 20 ms in that dialect; else 80% of
+    // syncdev's speed (recomputed on every configuration, so a new syncdev,
+    // or one whose speed became known, gets its own pace).
+    let explicit = match c.bulk_pace_us {
+        0 if cfg.speaks_openbsd() => u64::from(cfg.mtu) * 50,
+        0 => 0,
+        us => u64::from(cfg.mtu) * 1_000_000 / u64::from(us),
+    };
+    cfg.bulk_rate_bytes_per_sec = crate::engine::pacing::bulk_rate(explicit, c.syncdev_baudrate);
     cfg.carp_demotion_factor = c.carp_demotion;
     cfg.hostid = c.hostid_be;
     cfg.ruleset_checksum = c.pf_cksum;
@@ -311,5 +314,51 @@ mod tests {
         assert_eq!(read(&b15, 16 + 16), 116);
         assert_eq!(read(&b15, 16 + 17), 200);
         assert_eq!(write_stats(&stats, 0, &mut [0u8; 384]), Err(EINVAL));
+    }
+
+    fn shim_config(baudrate: u64, pace_us: u32) -> sys::pfsync_rs_config {
+        let mut name = [0 as core::ffi::c_char; 16];
+        for (d, s) in name.iter_mut().zip(b"em1") {
+            *d = *s as core::ffi::c_char;
+        }
+        sys::pfsync_rs_config {
+            syncdev: name,
+            syncpeer_af: 0,
+            syncdev_multicast: 1,
+            pad: [0; 2],
+            syncpeer: [0; 16],
+            maxupdates: 128,
+            flags: 0,
+            version: 0,
+            syncdev_mtu: 1500,
+            ifmtu: 1500,
+            defer_delay_ms: 20,
+            carp_demotion: 240,
+            bulk_pace_us: pace_us,
+            hostid_be: [1, 2, 3, 4],
+            pf_cksum: [0; 16],
+            syncdev_baudrate: baudrate,
+        }
+    }
+
+    #[test]
+    fn bulk_pace_follows_the_syncdev_speed_unless_set() {
+        let base = Config::new([1, 2, 3, 4]);
+        let rate = |baud, us| {
+            engine_config(&shim_config(baud, us), &base, 1_500_000)
+                .unwrap()
+                .bulk_rate_bytes_per_sec
+        };
+        assert_eq!(rate(100_000_000, 0), 10_000_000);
+        assert_eq!(rate(1_000_000_000, 0), 100_000_000);
+        assert_eq!(rate(10_000_000_000, 0), 1_000_000_000);
+        assert_eq!(rate(0, 0), 100_000_000, "speed unknown: the old default");
+        // net.pfsync.rs.bulk_pace_us: one 1500-byte frame per 150 us.
+        assert_eq!(rate(10_000_000_000, 150), 10_000_000);
+        // A syncdev that changed to an unknown speed does not keep the old pace.
+        let mut fast = base;
+        fast.bulk_rate_bytes_per_sec = 1_000_000_000;
+        let again = engine_config(&shim_config(0, 0), &fast, 1_500_000).unwrap();
+        assert_eq!(again.bulk_rate_bytes_per_sec, 100_000_000);
     }
 }

@@ -88,9 +88,15 @@ pub struct RunArgs {
     /// pfsync0 MTU (frame budget); default: the syncdev's MTU, at most 1500 like stock.
     #[arg(long)]
     pub mtu: Option<u32>,
-    /// Bulk sender pacing, bytes of frames per second (0 = the engine's default).
+    /// Bulk sender pacing, bytes of frames per second (0 = 80% of the
+    /// syncdev's link speed, or 100 MB/s if that is unknown).
     #[arg(long, default_value_t = 0)]
     pub bulk_rate: u64,
+    /// The syncdev's link speed in Mb/s, for the default bulk pace (0 = read
+    /// /sys/class/net/SYNCDEV/speed; a veth or a shaped link reports a speed
+    /// it does not deliver).
+    #[arg(long, default_value_t = 0)]
+    pub link_speed_mbps: u64,
     /// Bulk sender wake-up granularity, microseconds (0 = the engine's default).
     #[arg(long, default_value_t = 0)]
     pub bulk_tick_us: u64,

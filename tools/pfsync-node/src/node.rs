@@ -16,8 +16,8 @@ use pfsync::antientropy::{self, EngineIo, Session};
 use pfsync::auth::{FrameAuth, TRAILER_LEN};
 
 use pfsync::engine::{
-    Config, DeferredPacket, Engine, InsertOutcome, IpFamily, RxMeta, StateInfo, PFSTATE_ACK,
-    PFSTATE_NOSYNC,
+    pacing, Config, DeferredPacket, Engine, InsertOutcome, IpFamily, RxMeta, StateInfo,
+    PFSTATE_ACK, PFSTATE_NOSYNC,
 };
 use pfsync::time::{Duration, Instant};
 use pfsync::wire::{Dialect, IfName, MsgVersion, StateId, StateKey, StateRecord};
@@ -136,12 +136,17 @@ fn engine_config(args: &RunArgs, family: Family, hostid: u32) -> Result<Config, 
         ));
     }
     c.mtu = u16::try_from(mtu).map_err(|_| "mtu too large")?;
-    if args.bulk_rate != 0 {
-        c.bulk_rate_bytes_per_sec = args.bulk_rate;
-    } else if openbsd {
-        // OpenBSD sends one bulk frame every 20 ms, whatever the MTU.
-        c.bulk_rate_bytes_per_sec = u64::from(c.mtu) * 50;
-    }
+    let link_bits = match args.link_speed_mbps {
+        0 => transport::link_speed_bits(std::path::Path::new("/sys"), &args.syncdev),
+        mbps => mbps.saturating_mul(1_000_000),
+    };
+    // OpenBSD sends one bulk frame every 20 ms, whatever the MTU, unless
+    // the operator set a rate.
+    let explicit = match args.bulk_rate {
+        0 if openbsd => u64::from(c.mtu) * 50,
+        rate => rate,
+    };
+    c.bulk_rate_bytes_per_sec = pacing::bulk_rate(explicit, link_bits);
     if args.bulk_tick_us != 0 {
         c.bulk_tick = Duration::from_micros(args.bulk_tick_us);
     }

@@ -115,6 +115,20 @@ pub fn mtu_of(name: &str) -> io::Result<u32> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "unreadable MTU"))
 }
 
+/// Link speed of interface `name` in bits/s as its driver reports it
+/// (`/sys/class/net/IF/speed`, in Mb/s); 0 when unknown: no such file, or
+/// the driver reports -1 or nothing (Linux's if_baudrate). Read relative to
+/// `sysfs` so tests can supply their own tree.
+pub fn link_speed_bits(sysfs: &std::path::Path, name: &str) -> u64 {
+    let Ok(text) = std::fs::read_to_string(sysfs.join("class/net").join(name).join("speed")) else {
+        return 0;
+    };
+    match text.trim().parse::<i64>() {
+        Ok(mbps) if mbps > 0 => (mbps as u64).saturating_mul(1_000_000),
+        _ => 0,
+    }
+}
+
 impl Transport {
     pub fn open(cfg: &TransportConfig) -> io::Result<Transport> {
         let ifindex = ifindex_of(&cfg.syncdev)?;
@@ -412,6 +426,25 @@ mod tests {
         h[8] = ttl;
         h[9] = 240;
         h
+    }
+
+    #[test]
+    fn link_speed_is_read_in_mbits_and_unknown_is_zero() {
+        let root = std::env::temp_dir().join(format!("pfsync-node-sysfs-{}", std::process::id()));
+        let speed = |name: &str, text: Option<&str>| {
+            let dir = root.join("class/net").join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            if let Some(t) = text {
+                std::fs::write(dir.join("speed"), t).unwrap();
+            }
+            link_speed_bits(&root, name)
+        };
+        assert_eq!(speed("em0", Some("100\n")), 100_000_000);
+        assert_eq!(speed("em1", Some("10000\n")), 10_000_000_000);
+        assert_eq!(speed("wg0", Some("-1\n")), 0);
+        assert_eq!(speed("tun0", None), 0);
+        assert_eq!(speed("odd0", Some("fast\n")), 0);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
