@@ -3,7 +3,8 @@
 #   make        Linux: cross-build build/freebsd14/pfsync.ko and
 #               build/freebsd15/pfsync.ko (installs the toolchain if missing)
 #               FreeBSD: build kmod/pfsync.ko with bsd.kmod.mk
-#   make test   run every stage in scripts/stages/ ("N passed, N failed")
+#   make test   install what the stages need if missing (as make does), then
+#               run every stage in scripts/stages/ ("N passed, N failed")
 #   make clean  remove build outputs (keeps .toolchain/)
 #   make demo   two namespaced firewalls syncing (root; scripts/demo.sh)
 #   make bench  bulk join of 1,000,000 states over veth (root; scripts/bench-netns-bulk.sh)
@@ -12,7 +13,7 @@ all:
 	@sh scripts/build.sh
 
 test:
-	@sh scripts/run-tests.sh
+	@sh scripts/test.sh
 
 clean:
 	rm -rf build target
