@@ -12,7 +12,7 @@ what=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
 
 build_pkgs="rustc-web cargo-web rust-web-src clang-14 lld-14 llvm-14 \
-binutils-x86-64-kfreebsd-gnu libclang-14-dev bindgen libck-dev unzip python3 python3-pip make"
+binutils-x86-64-kfreebsd-gnu libclang-14-dev libck-dev unzip python3 python3-pip make"
 test_pkgs="mandoc shellcheck tshark iproute2 nftables valgrind libpcap-dev \
 qemu-system-x86 xorriso xz-utils"
 
