@@ -256,7 +256,9 @@ impl<X: FrameExtension> Engine<X> {
     }
 
     fn bulk_eligible(&self, s: &StateSnapshot) -> bool {
-        if s.state_flags & PFSTATE_NOSYNC != 0 || s.proto == IPPROTO_PFSYNC || s.timeout >= PFTM_MAX
+        if s.state_flags.contains(PFSTATE_NOSYNC)
+            || s.proto == IPPROTO_PFSYNC
+            || s.timeout >= PFTM_MAX
         {
             return false;
         }

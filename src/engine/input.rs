@@ -119,8 +119,14 @@ impl<X: FrameExtension> Engine<X> {
     ) {
         match m {
             MessageRef::Clr(c) => self.on_clr(c.creatorid, &c.ifname, host),
-            MessageRef::Ins(view) => self.on_ins(now, &view.to_record(), checksum_match, host),
-            MessageRef::Upd(view) => self.on_upd(now, &view, checksum_match, host),
+            MessageRef::Ins(view) => {
+                self.count_unknown_flags(&view);
+                self.on_ins(now, &view.to_record(), checksum_match, host)
+            }
+            MessageRef::Upd(view) => {
+                self.count_unknown_flags(&view);
+                self.on_upd(now, &view, checksum_match, host)
+            }
             MessageRef::InsAck(a) => self.on_ins_ack(now, &a.state, host),
             MessageRef::UpdC(u) => {
                 let update = PeerUpdate {
@@ -193,6 +199,13 @@ impl<X: FrameExtension> Engine<X> {
         }
     }
 
+    /// Unknown flag bits are kept (the record reaches pf as sent), only counted.
+    fn count_unknown_flags(&mut self, view: &StateView<'_>) {
+        if view.state_flags().unknown() != 0 || view.sync_flags().unknown() != 0 {
+            self.extra.unknown_flag_bits += 1;
+        }
+    }
+
     fn on_ins<H: Host>(
         &mut self,
         now: Instant,
@@ -207,7 +220,7 @@ impl<X: FrameExtension> Engine<X> {
         };
         match host.import_state(s, &request) {
             Ok(()) => {
-                if s.state_flags & PFSTATE_ACK != 0 {
+                if s.state_flags.contains(PFSTATE_ACK) {
                     self.queue_ins_ack(now, s.id, host);
                 }
             }
@@ -251,7 +264,7 @@ impl<X: FrameExtension> Engine<X> {
             // Stock acknowledges every network import that asks, whether it
             // came as INS or as UPD (pfsync_state_import queues the IACK).
             Ok(()) => {
-                if record.state_flags & PFSTATE_ACK != 0 {
+                if record.state_flags.contains(PFSTATE_ACK) {
                     self.queue_ins_ack(now, record.id, host);
                 }
             }
@@ -292,7 +305,7 @@ impl<X: FrameExtension> Engine<X> {
         }
         if outcome.stale_sides > 0 {
             self.stats.stale += 1;
-            if outcome.state_flags & PFSTATE_NOSYNC == 0 {
+            if !outcome.state_flags.contains(PFSTATE_NOSYNC) {
                 let before = slot.queue_index;
                 self.queue_local_update(now, id, &mut slot);
                 dirty |= slot.queue_index != before;
@@ -354,7 +367,7 @@ impl<X: FrameExtension> Engine<X> {
             self.stats.badstate += 1;
             return;
         };
-        if s.state_flags & PFSTATE_NOSYNC != 0 {
+        if s.state_flags.contains(PFSTATE_NOSYNC) {
             return;
         }
         let mut slot = s.slot;

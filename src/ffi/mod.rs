@@ -17,6 +17,7 @@ mod abi_tests;
 mod anti_entropy;
 mod convert;
 pub mod exports;
+mod flags;
 mod host;
 mod kalloc;
 mod log;
