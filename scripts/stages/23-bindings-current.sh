@@ -3,7 +3,8 @@
 # runs bindgen on it in every cargo build and fails the build when the
 # committed bindings/pfsync_core_sys.rs says anything else. Here libclang is
 # required (PFSYNC_BINDINGS=require), so the check cannot quietly not happen;
-# then build.rs is run on altered copies to show that it bites on a changed
+# scripts/gen-bindings.sh must reproduce the committed copy; then build.rs is
+# run on altered copies to show that it bites on a changed
 # header, ignores layout-only differences and refuses to go unchecked.
 set -eu
 
@@ -31,6 +32,16 @@ if cmp -s "$out_dir/pfsync_core_sys.rs" bindings/pfsync_core_sys.rs; then
 else
     diff -u bindings/pfsync_core_sys.rs "$out_dir/pfsync_core_sys.rs" | head -40
     echo "the committed copy differs in layout from build.rs's output: run scripts/gen-bindings.sh"
+    exit 1
+fi
+
+# The regeneration script writes exactly what is committed.
+scripts/gen-bindings.sh "$work/regenerated.rs"
+if cmp -s "$work/regenerated.rs" bindings/pfsync_core_sys.rs; then
+    echo "scripts/gen-bindings.sh reproduces the committed copy"
+else
+    diff -u bindings/pfsync_core_sys.rs "$work/regenerated.rs" | head -40
+    echo "scripts/gen-bindings.sh output differs from the committed copy"
     exit 1
 fi
 
