@@ -5,7 +5,8 @@
 #               FreeBSD: build kmod/pfsync.ko with bsd.kmod.mk
 #   make openbsd  Linux: build/openbsd/pfsync.o, the object that replaces
 #               if_pfsync.o in an OpenBSD amd64 kernel (scripts/openbsd-build.sh)
-#   make test   run every stage in scripts/stages/ ("N passed, N failed")
+#   make test   install what the stages need if missing (as make does), then
+#               run every stage in scripts/stages/ ("N passed, N failed")
 #   make clean  remove build outputs (keeps .toolchain/)
 #   make demo   two namespaced firewalls syncing (root; scripts/demo.sh)
 #   make bench  bulk join of 1,000,000 states over veth (root; scripts/bench-netns-bulk.sh)
@@ -18,7 +19,7 @@ openbsd:
 	@sh scripts/openbsd-build.sh
 
 test:
-	@sh scripts/run-tests.sh
+	@sh scripts/test.sh
 
 clean:
 	rm -rf build target

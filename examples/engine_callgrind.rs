@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use pfsync::engine::{Config, Engine, IpFamily, RxMeta, StateInfo, SyncSlot};
 use pfsync::sim::{established_tcp, FlatHost};
 use pfsync::time::{Duration, Instant};
+use pfsync::wire::StateFlags;
 use pfsync::wire::{openbsd, FrameBuilder, IfName, MsgVersion, OpenBsdState, StateId, UpdC};
 
 const STATES: u64 = 4096;
@@ -197,7 +198,7 @@ fn main() {
                 let info = StateInfo {
                     id,
                     proto: 6,
-                    state_flags: 0,
+                    state_flags: StateFlags::empty(),
                     rule_nosync: false,
                 };
                 now = now + Duration::from_micros(1);

@@ -5,6 +5,9 @@
 //!         and size of every member in `pfsync::wire::layout::ALL` for that
 //!         header set. `--drift` moves one member by one byte, to prove that a
 //!         drift fails the compile.
+//!         Also asserts the value of every `PFSTATE_*` / `PFSYNC_FLAG_*` the
+//!         core names (`pfsync::wire::flags`) against that set's own macro,
+//!         and that the names a set lacks are still undefined there.
 //!     wire_oracle golden DIR COUNT
 //!         decodes each DIR/<name>.bin (bytes the C compiler laid out from
 //!         designated initializers of the real structs), compares the value with
@@ -14,8 +17,8 @@
 use pfsync::wire::layout::{self, HeaderSet};
 use pfsync::wire::samples;
 use pfsync::wire::{
-    Bus, BusStatus, Clr, DelC, Header, InsAck, MsgVersion, OpenBsdState, StateRecord, Subheader,
-    Tdb, UpdC, UpdReq,
+    Bus, BusStatus, Clr, DelC, Header, InsAck, MsgVersion, OpenBsdState, StateFlags, StateRecord,
+    Subheader, SyncFlags, Tdb, UpdC, UpdReq,
 };
 use std::process::ExitCode;
 
@@ -87,7 +90,42 @@ fn layout_asserts(set: &str, drift: bool) -> ExitCode {
         }
     }
     println!("/* checked: {structs} structs, {fields} fields */");
+    flag_asserts(set);
     ExitCode::SUCCESS
+}
+
+/// `PFSTATE_*` names a header set does not define (retired or never ported).
+fn state_flags_absent(set: &str) -> &'static [&'static str] {
+    match set {
+        "freebsd14" => &["PFLOW", "INP_UNLINKED"],
+        "freebsd15" => &["INP_UNLINKED"],
+        _ => &["DN_IS_PIPE", "DN_IS_QUEUE"],
+    }
+}
+
+fn flag_asserts(set: &str) {
+    let absent = state_flags_absent(set);
+    let state = StateFlags::all()
+        .iter_names()
+        .map(|(n, f)| ("PFSTATE_", n, u32::from(f.bits())));
+    let sync = SyncFlags::all()
+        .iter_names()
+        .map(|(n, f)| ("PFSYNC_FLAG_", n, u32::from(f.bits())));
+    let (mut values, mut undefined) = (0, 0);
+    for (prefix, name, bits) in state.chain(sync) {
+        if prefix == "PFSTATE_" && absent.contains(&name) {
+            println!(
+                "#ifdef {prefix}{name}
+#error \"{prefix}{name} is defined in {set} now\"
+#endif"
+            );
+            undefined += 1;
+        } else {
+            println!("_Static_assert({prefix}{name} == {bits:#x}, \"{prefix}{name}\");");
+            values += 1;
+        }
+    }
+    println!("/* flags: {values} values, {undefined} names absent */");
 }
 
 /// Decodes `bytes` with `parse`, compares with `want`, re-encodes with `emit`.

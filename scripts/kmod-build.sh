@@ -79,12 +79,7 @@ opt_global.h
 -msoft-float
 -fno-asynchronous-unwind-tables
 -O2
--Wall
--Werror
--Wmissing-prototypes
--Wstrict-prototypes
--Wpointer-arith
--Wno-pointer-sign
+$(cat "$top/kmod/cwarnings")
 FLAGS
 
     objs=""

@@ -4,6 +4,7 @@
 use pfsync::engine::{Config, DeferredPacket, Engine, IpFamily, RxMeta, StateInfo, SyncSlot};
 use pfsync::sim::{FlatHost, Rng};
 use pfsync::time::Instant;
+use pfsync::wire::StateFlags;
 use pfsync::wire::{
     DelC, FrameBuilder, IfName, MsgVersion, Peer, StateId, StateRecord, UpdC, UpdReq,
 };
@@ -209,7 +210,7 @@ fn at_most_128_deferrals_per_bucket_oldest_released_first() {
         let info = StateInfo {
             id: r.id,
             proto: 6,
-            state_flags: 0,
+            state_flags: StateFlags::empty(),
             rule_nosync: false,
         };
         let mut slot = SyncSlot::NEW;

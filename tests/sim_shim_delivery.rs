@@ -140,7 +140,7 @@ fn an_update_parked_before_its_deferral_releases_the_packet() {
 fn a_state_imported_from_a_full_update_with_the_ack_flag_is_acknowledged() {
     let mut c = pair(44);
     let mut rec = tcp_state(0, 9);
-    rec.state_flags |= PFSTATE_ACK;
+    rec.state_flags.insert(PFSTATE_ACK);
     let mut buf = vec![0u8; 1500];
     let mut b = FrameBuilder::new(&mut buf, 1480).unwrap();
     b.push_upd(MsgVersion::V1500, &rec).unwrap();

@@ -3,8 +3,8 @@
 # first line names sh or bash (.ci/run, for one).
 set -eu
 if ! command -v shellcheck >/dev/null 2>&1; then
-    echo "shellcheck not installed (scripts/install-deps.sh test installs it)"
-    exit 77
+    echo "shellcheck not installed: as root, scripts/install-deps.sh test installs it (make test runs it)"
+    exit 1
 fi
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT

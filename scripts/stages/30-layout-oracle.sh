@@ -52,6 +52,7 @@ for set in freebsd14 freebsd15 openbsd; do
     compile "$set" "$c" -fsyntax-only -Werror
     summary=$(sed -n 's|/\* checked: \(.*\) \*/|\1|p' "$c")
     echo "layout $set: OK, $summary (offset and size of each)"
+    echo "flags $set: OK, $(sed -n 's|/\* flags: \(.*\) \*/|\1|p' "$c") (PFSTATE_*, PFSYNC_FLAG_*)"
     n=$(echo "$summary" | sed 's/.*, \([0-9]*\) fields/\1/')
     total=$((total + n))
 done

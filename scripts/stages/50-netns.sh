@@ -5,20 +5,23 @@
 # (refusal, replay, key rotation), anti-entropy repair, and the OpenBSD
 # dialect (sync, bulk, defer, failover, a FreeBSD neighbour counting badver).
 # Needs root (namespaces, raw sockets); cases: scripts/netns/run_cases.py.
+# Skips only when the kernel refuses a network namespace even to root; a
+# missing tool or a non-root run fails with the command that fixes it.
 set -eu
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "needs root for network namespaces and raw sockets"
-    exit 77
+    echo "needs root for network namespaces and raw sockets: run sudo make test"
+    exit 1
 fi
 for tool in ip nft tc python3; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "$tool not installed (scripts/install-deps.sh test installs it)"
-        exit 77
+        echo "$tool not installed: as root, scripts/install-deps.sh test installs it (make test runs it)"
+        exit 1
     fi
 done
-if ! ip netns add "pfs-probe-$$" 2>/dev/null; then
-    echo "cannot create network namespaces here"
+if ! err=$(ip netns add "pfs-probe-$$" 2>&1); then
+    echo "$err"
+    echo "the kernel refuses network namespaces here, even to root: skipped"
     exit 77
 fi
 ip netns del "pfs-probe-$$"

@@ -2,7 +2,7 @@
 # vm-tests cannot boot FreeBSD here (no images, no hypervisor): check the
 # scripts statically and walk every step in --dry-run mode instead.
 set -eu
-command -v shellcheck >/dev/null 2>&1 || { echo "shellcheck not installed: skipped"; exit 77; }
+command -v shellcheck >/dev/null 2>&1 || { echo "shellcheck not installed: as root, scripts/install-deps.sh test installs it (make test runs it)"; exit 1; }
 shellcheck vm-tests/run.sh vm-tests/guest/*.sh
 python3 -c "import ast, sys; ast.parse(open(sys.argv[1]).read())" vm-tests/console.py
 out=$(mktemp)

@@ -35,7 +35,7 @@ impl<X: FrameExtension, H: Host> Io for EngineIo<'_, X, H> {
             let Some(s) = self.host.next_state(cursor) else {
                 return false;
             };
-            if s.state_flags & PFSTATE_NOSYNC != 0 || s.timeout >= PFTM_MAX {
+            if s.state_flags.contains(PFSTATE_NOSYNC) || s.timeout >= PFTM_MAX {
                 continue;
             }
             visit(StateView {

@@ -282,7 +282,7 @@ impl<X: FrameExtension> Engine<X> {
     }
 
     fn bulk_eligible(&self, s: &StateSnapshot) -> bool {
-        if s.state_flags & PFSTATE_NOSYNC != 0
+        if s.state_flags.contains(PFSTATE_NOSYNC)
             || s.proto == IPPROTO_PFSYNC
             || s.timeout >= self.config.pftm_max()
         {

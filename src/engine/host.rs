@@ -20,13 +20,14 @@
 //! `pfsync_time`). See `engine/mod.rs` for why the slot lives in the host.
 
 use crate::wire::{
-    IfName, MsgVersion, OpenBsdState, Peer, StateChecks, StateId, StateRecord, WirePeer,
+    IfName, MsgVersion, OpenBsdState, Peer, StateChecks, StateFlags, StateId, StateRecord, WirePeer,
 };
 
-/// `PFSTATE_NOSYNC`: never synchronise this state.
-pub const PFSTATE_NOSYNC: u16 = 0x0008;
-/// `PFSTATE_ACK`: the peer should acknowledge this insert (a packet is deferred).
-pub const PFSTATE_ACK: u16 = 0x0010;
+/// `PFSTATE_NOSYNC`: never synchronise this state ([`StateFlags::NOSYNC`]).
+pub const PFSTATE_NOSYNC: StateFlags = StateFlags::NOSYNC;
+/// `PFSTATE_ACK`: the peer should acknowledge this insert (a packet is
+/// deferred; [`StateFlags::ACK`]).
+pub const PFSTATE_ACK: StateFlags = StateFlags::ACK;
 /// `IPPROTO_PFSYNC`: states of pfsync's own protocol are never synchronised.
 pub const IPPROTO_PFSYNC: u8 = 240;
 /// `IPPROTO_TCP`: only TCP updates count towards `maxupd`.
@@ -107,7 +108,7 @@ pub struct StateInfo {
     /// Protocol of the wire-side key (`key[PF_SK_WIRE]->proto`).
     pub proto: u8,
     /// `PFSTATE_*` flags.
-    pub state_flags: u16,
+    pub state_flags: StateFlags,
     /// The creating rule carries `no-sync` (`PFRULE_NOSYNC`); only read on insert.
     pub rule_nosync: bool,
 }
@@ -117,7 +118,7 @@ pub struct StateInfo {
 pub struct StateSnapshot {
     pub id: StateId,
     pub proto: u8,
-    pub state_flags: u16,
+    pub state_flags: StateFlags,
     /// `PFTM_*` index; `>= PFTM_MAX` means the state is being unlinked.
     pub timeout: u8,
     pub src: Peer,
@@ -160,7 +161,7 @@ pub struct MergeOutcome {
     /// The state's slot after the merge (with `touched` refreshed).
     pub slot: SyncSlot,
     pub proto: u8,
-    pub state_flags: u16,
+    pub state_flags: StateFlags,
 }
 
 impl MergeOutcome {

@@ -129,8 +129,14 @@ impl<X: FrameExtension> Engine<X> {
     ) {
         match m {
             MessageRef::Clr(c) => self.on_clr(c.creatorid, &c.ifname, host),
-            MessageRef::Ins(view) => self.on_ins(now, &view.to_record(), checksum_match, host),
-            MessageRef::Upd(view) => self.on_upd(now, &view, checksum_match, host),
+            MessageRef::Ins(view) => {
+                self.count_unknown_flags(&view);
+                self.on_ins(now, &view.to_record(), checksum_match, host)
+            }
+            MessageRef::Upd(view) => {
+                self.count_unknown_flags(&view);
+                self.on_upd(now, &view, checksum_match, host)
+            }
             MessageRef::InsAck(a) => self.on_ins_ack(now, &a.state, host),
             MessageRef::UpdC(u) => {
                 let update = PeerUpdate {
@@ -218,6 +224,13 @@ impl<X: FrameExtension> Engine<X> {
         }
     }
 
+    /// Unknown flag bits are kept (the record reaches pf as sent), only counted.
+    fn count_unknown_flags(&mut self, view: &StateView<'_>) {
+        if view.state_flags().unknown() != 0 || view.sync_flags().unknown() != 0 {
+            self.extra.unknown_flag_bits += 1;
+        }
+    }
+
     fn on_ins<H: Host>(
         &mut self,
         now: Instant,
@@ -232,7 +245,7 @@ impl<X: FrameExtension> Engine<X> {
         };
         match host.import_state(s, &request) {
             Ok(()) => {
-                if s.state_flags & PFSTATE_ACK != 0 {
+                if s.state_flags.contains(PFSTATE_ACK) {
                     self.queue_ins_ack(now, s.id, host);
                 }
             }
@@ -276,7 +289,7 @@ impl<X: FrameExtension> Engine<X> {
             // Stock acknowledges every network import that asks, whether it
             // came as INS or as UPD (pfsync_state_import queues the IACK).
             Ok(()) => {
-                if record.state_flags & PFSTATE_ACK != 0 {
+                if record.state_flags.contains(PFSTATE_ACK) {
                     self.queue_ins_ack(now, record.id, host);
                 }
             }
@@ -287,6 +300,9 @@ impl<X: FrameExtension> Engine<X> {
     /// OpenBSD's INS (`pfsync_in_ins`): imported; an existing state is left
     /// alone and, as in OpenBSD, not counted in `pfsyncstats`.
     fn on_openbsd_ins<H: Host>(&mut self, now: Instant, state: &OpenBsdState, host: &mut H) {
+        if state.state_flags.unknown() != 0 || state.sync_flags.unknown() != 0 {
+            self.extra.unknown_flag_bits += 1;
+        }
         let record = state.to_record();
         let request = ImportRequest {
             source: ImportSource::Insert,
@@ -295,7 +311,7 @@ impl<X: FrameExtension> Engine<X> {
         };
         match host.import_state(&record, &request) {
             Ok(()) => {
-                if record.state_flags & PFSTATE_ACK != 0 {
+                if record.state_flags.contains(PFSTATE_ACK) {
                     self.queue_ins_ack(now, record.id, host);
                 }
             }
@@ -329,7 +345,7 @@ impl<X: FrameExtension> Engine<X> {
         };
         match host.import_state(&record, &request) {
             Ok(()) => {
-                if record.state_flags & PFSTATE_ACK != 0 {
+                if record.state_flags.contains(PFSTATE_ACK) {
                     self.queue_ins_ack(now, record.id, host);
                 }
             }
@@ -377,7 +393,7 @@ impl<X: FrameExtension> Engine<X> {
         }
         if outcome.stale_sides > 0 {
             self.stats.stale += 1;
-            if outcome.state_flags & PFSTATE_NOSYNC == 0 {
+            if !outcome.state_flags.contains(PFSTATE_NOSYNC) {
                 let before = slot.queue_index;
                 self.queue_local_update(now, id, &mut slot);
                 dirty |= slot.queue_index != before;
@@ -440,12 +456,14 @@ impl<X: FrameExtension> Engine<X> {
             return;
         };
         let openbsd = self.config.speaks_openbsd();
-        if openbsd && (s.timeout >= self.config.pftm_max() || s.state_flags & PFSTATE_NOSYNC != 0) {
+        if openbsd
+            && (s.timeout >= self.config.pftm_max() || s.state_flags.contains(PFSTATE_NOSYNC))
+        {
             // OpenBSD treats a state being unlinked or not synced as unknown.
             self.stats.badstate += 1;
             return;
         }
-        if s.state_flags & PFSTATE_NOSYNC != 0 {
+        if s.state_flags.contains(PFSTATE_NOSYNC) {
             return;
         }
         let mut slot = s.slot;

@@ -506,7 +506,7 @@ impl<X: FrameExtension> Engine<X> {
         info: &StateInfo,
         slot: &mut SyncSlot,
     ) -> InsertOutcome {
-        if !self.config.up || info.state_flags & PFSTATE_NOSYNC != 0 {
+        if !self.config.up || info.state_flags.contains(PFSTATE_NOSYNC) {
             return InsertOutcome::Ignored;
         }
         if info.rule_nosync || info.proto == IPPROTO_PFSYNC {
@@ -557,7 +557,9 @@ impl<X: FrameExtension> Engine<X> {
         host: &mut H,
     ) {
         slot.flags |= SyncSlot::UPDATED;
-        if !self.config.up || info.state_flags & PFSTATE_NOSYNC != 0 || info.proto == IPPROTO_PFSYNC
+        if !self.config.up
+            || info.state_flags.contains(PFSTATE_NOSYNC)
+            || info.proto == IPPROTO_PFSYNC
         {
             return;
         }
@@ -664,7 +666,7 @@ impl<X: FrameExtension> Engine<X> {
             b.remove(slot.queue_index);
         }
         slot.queue_index = SyncSlot::NOT_QUEUED;
-        if info.state_flags & PFSTATE_NOSYNC != 0 || info.proto == IPPROTO_PFSYNC {
+        if info.state_flags.contains(PFSTATE_NOSYNC) || info.proto == IPPROTO_PFSYNC {
             return;
         }
         match queued {
@@ -716,7 +718,8 @@ impl<X: FrameExtension> Engine<X> {
         packet: DeferredPacket,
         host: &mut H,
     ) -> bool {
-        if !self.config.defer || !self.config.active() || info.state_flags & PFSTATE_NOSYNC != 0 {
+        if !self.config.defer || !self.config.active() || info.state_flags.contains(PFSTATE_NOSYNC)
+        {
             return false;
         }
         let bi = self.bucket_of(&info.id);

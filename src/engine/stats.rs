@@ -89,4 +89,9 @@ pub struct ExtraStats {
     pub plus_dropped: u64,
     /// Arena growth failures on reconfiguration.
     pub alloc_failures: u64,
+    /// Received INS/UPD records whose `state_flags` or `sync_flags` carry a
+    /// bit no FreeBSD/OpenBSD header names (`StateFlags::unknown`). Not an
+    /// error: stock passes the bits on to pf, and so does the engine,
+    /// unchanged; the count shows a peer speaking a newer or foreign dialect.
+    pub unknown_flag_bits: u64,
 }

@@ -5,6 +5,7 @@ use core::ffi::{c_char, c_int};
 
 use crate::engine::host::{IpFamily, SyncSlot};
 use crate::engine::{Config, Stats};
+use crate::ffi::flags::CfgFlags;
 use crate::ffi::sys;
 use crate::time::Duration;
 use crate::wire::{peer, IfName, MsgVersion, Peer, StateId, StateRecord};
@@ -89,7 +90,7 @@ pub fn import_record(r: &StateRecord, msg_version: u32) -> sys::pfsync_rs_import
         expire_s: r.expire,
         rtableid: r.rtableid,
         msg_version,
-        state_flags: r.state_flags,
+        state_flags: r.state_flags.bits(),
         qid: r.qid,
         pqid: r.pqid,
         dnpipe: r.dnpipe,
@@ -194,7 +195,7 @@ pub fn engine_config(
     };
     cfg.syncpeer = c.syncpeer;
     cfg.maxupd = u8::try_from(c.maxupdates).map_err(|_| EINVAL)?;
-    cfg.defer = c.flags & sys::PFSYNC_RS_CFG_DEFER != 0;
+    cfg.defer = CfgFlags::from_bits_retain(c.flags).contains(CfgFlags::DEFER);
     cfg.defer_delay = Duration::from_millis(u64::from(c.defer_delay_ms));
     cfg.version = version_for(c.version, release).ok_or(EINVAL)?;
     cfg.mtu = u16::try_from(c.ifmtu).map_err(|_| EINVAL)?;

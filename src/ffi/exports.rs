@@ -14,11 +14,12 @@ use crate::engine::host::{
 use crate::engine::{merge, Config, ConfigError, Engine, Stats};
 use crate::ffi::anti_entropy::{self, KernelAntiEntropy};
 use crate::ffi::convert::{self, EINVAL};
+use crate::ffi::flags::CfgFlags;
 use crate::ffi::host::{KernelHost, Ops};
 use crate::ffi::sys;
 use crate::time::Instant;
 use crate::wire::state_format::StateChecks;
-use crate::wire::{peer, IfName, MsgVersion, StateRecord};
+use crate::wire::{peer, IfName, MsgVersion, StateFlags, StateRecord};
 
 pub(crate) const ENOMEM: c_int = 12;
 
@@ -80,7 +81,7 @@ fn info(st: &sys::pfsync_rs_state_info) -> StateInfo {
     StateInfo {
         id: convert::state_id(&st.sid),
         proto: st.wire_proto,
-        state_flags: st.state_flags,
+        state_flags: StateFlags::from_bits_retain(st.state_flags),
         rule_nosync: st.rule_nosync != 0,
     }
 }
@@ -237,7 +238,7 @@ pub(crate) extern "C" fn pfsync_rs_state_policy(st: *const sys::pfsync_rs_state_
     let Some(st) = (unsafe { st.as_ref() }) else {
         return sys::PFSYNC_RS_POLICY_IGNORE as c_int;
     };
-    let verdict = if st.state_flags & PFSTATE_NOSYNC != 0 {
+    let verdict = if StateFlags::from_bits_retain(st.state_flags).contains(PFSTATE_NOSYNC) {
         sys::PFSYNC_RS_POLICY_IGNORE
     } else if st.rule_nosync != 0 || st.wire_proto == IPPROTO_PFSYNC {
         sys::PFSYNC_RS_POLICY_NOSYNC
@@ -260,10 +261,10 @@ pub(crate) extern "C" fn pfsync_rs_defer_policy(
     };
     // The conditions of Engine::on_defer_requested, which are all the shim
     // can know in the hook; the engine's own answer comes later.
-    let keep = cfg_flags & sys::PFSYNC_RS_CFG_DEFER != 0
+    let keep = CfgFlags::from_bits_retain(cfg_flags).contains(CfgFlags::DEFER)
         && running != 0
         && has_syncdev != 0
-        && st.state_flags & PFSTATE_NOSYNC == 0;
+        && !StateFlags::from_bits_retain(st.state_flags).contains(PFSTATE_NOSYNC);
     c_int::from(keep)
 }
 
@@ -561,14 +562,10 @@ pub(crate) extern "C" fn pfsync_rs_status_flags(eng: *const sys::pfsync_rs_engin
     let Some(k) = (unsafe { engine(eng.cast_mut()) }) else {
         return 0;
     };
-    let mut flags = 0;
-    if k.engine.sync_ok() {
-        flags |= sys::PFSYNC_RS_CFG_OK;
-    }
-    if k.engine.config().defer {
-        flags |= sys::PFSYNC_RS_CFG_DEFER;
-    }
-    flags
+    let mut flags = CfgFlags::empty();
+    flags.set(CfgFlags::OK, k.engine.sync_ok());
+    flags.set(CfgFlags::DEFER, k.engine.config().defer);
+    flags.bits()
 }
 
 #[no_mangle]

@@ -9,8 +9,9 @@ use crate::engine::host::{
     PeerUpdate, SendError, StateSnapshot, SyncSlot, TableCursor,
 };
 use crate::ffi::convert;
+use crate::ffi::flags::ImportFlags;
 use crate::ffi::sys;
-use crate::wire::{IfName, MsgVersion, StateId, StateRecord};
+use crate::wire::{IfName, MsgVersion, StateFlags, StateId, StateRecord};
 
 const ENOBUFS: c_int = 55;
 const EEXIST: c_int = 17;
@@ -113,7 +114,7 @@ fn snapshot(s: &sys::pfsync_rs_state_snapshot) -> StateSnapshot {
     StateSnapshot {
         id: convert::state_id(&s.sid),
         proto: s.wire_proto,
-        state_flags: s.state_flags,
+        state_flags: StateFlags::from_bits_retain(s.state_flags),
         timeout: s.timeout,
         src: convert::peer_from_wire(&s.src),
         dst: convert::peer_from_wire(&s.dst),
@@ -150,11 +151,9 @@ impl Host for KernelHost {
     ) -> Result<(), ImportError> {
         let rec = convert::import_record(record, 0);
         let slot = convert::slot_to_bytes(&request.slot);
-        let flags = if request.checksum_match {
-            sys::PFSYNC_RS_SI_CKSUM
-        } else {
-            0
-        };
+        let mut flags = ImportFlags::empty();
+        flags.set(ImportFlags::CKSUM, request.checksum_match);
+        let flags = flags.bits();
         // SAFETY: as in `lookup`; `rec` and `slot` outlive the call.
         let rc = unsafe { (self.ops.import)(self.ctx, &rec, flags, slot.as_ptr()) };
         match rc {
@@ -194,7 +193,7 @@ impl Host for KernelHost {
             stale_sides: out.stale_sides,
             slot: convert::slot_from_bytes(&out.slot),
             proto: out.wire_proto,
-            state_flags: out.state_flags,
+            state_flags: StateFlags::from_bits_retain(out.state_flags),
         })
     }
 

@@ -15,8 +15,11 @@ use core::ffi::{c_char, c_int};
 #[cfg(test)]
 mod abi_tests;
 mod anti_entropy;
+#[cfg(test)]
+mod c_abi_tests;
 mod convert;
 pub mod exports;
+mod flags;
 mod host;
 mod kalloc;
 mod log;

@@ -228,7 +228,7 @@ impl ModelTable {
         };
         let mut rec = *record;
         // The record's own flags say nothing about our copy's deferral.
-        rec.state_flags &= !crate::engine::PFSTATE_ACK;
+        rec.state_flags.remove(crate::engine::PFSTATE_ACK);
         let rule_bound = request.checksum_match && record.anchor == u32::MAX;
         self.states.insert(
             record.id,
@@ -318,7 +318,7 @@ impl ModelTable {
         let s = self.states.get(id)?;
         let mut rec = s.record;
         if s.slot.deferred != 0 {
-            rec.state_flags |= crate::engine::PFSTATE_ACK;
+            rec.state_flags.insert(crate::engine::PFSTATE_ACK);
         }
         rec.creation =
             u32::try_from(now.saturating_since(s.created_at).as_secs()).unwrap_or(u32::MAX);

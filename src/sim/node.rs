@@ -213,7 +213,7 @@ impl<X: FrameExtension> Node<X> {
         let mut deferred = false;
         if outcome == InsertOutcome::SetNoSync {
             if let Some(s) = self.table.get_mut(&record.id) {
-                s.record.state_flags |= PFSTATE_NOSYNC;
+                s.record.state_flags.insert(PFSTATE_NOSYNC);
             }
         } else if let Some(p) = packet {
             let (engine, mut host) = self.host(now);
@@ -245,7 +245,7 @@ impl<X: FrameExtension> Node<X> {
         };
         let info = info_of(&s.record, false);
         if let HookDelivery::Inbox { latency } = self.hook_delivery {
-            if info.state_flags & PFSTATE_NOSYNC == 0 {
+            if !info.state_flags.contains(PFSTATE_NOSYNC) {
                 self.park(now, latency, &info, EV_UPDATED, None);
             }
             return;
@@ -349,12 +349,12 @@ impl<X: FrameExtension> Node<X> {
         info: &StateInfo,
         packet: Option<DeferredPacket>,
     ) -> (InsertOutcome, bool) {
-        if info.state_flags & PFSTATE_NOSYNC != 0 {
+        if info.state_flags.contains(PFSTATE_NOSYNC) {
             return (InsertOutcome::Ignored, false);
         }
         if info.rule_nosync || info.proto == crate::engine::IPPROTO_PFSYNC {
             if let Some(s) = self.table.get_mut(&info.id) {
-                s.record.state_flags |= PFSTATE_NOSYNC;
+                s.record.state_flags.insert(PFSTATE_NOSYNC);
             }
             return (InsertOutcome::SetNoSync, false);
         }

@@ -10,6 +10,7 @@ use super::field::{
     be16, be32, counter, get, put, record, record_mut, set_be16, set_be32, set_counter, set_u8,
     u8_at, Field, FieldLayout, HeaderSet, StructLayout,
 };
+use super::flags::{StateFlags, SyncFlags};
 use super::peer::{self, WirePeer};
 use super::reader::Message;
 use super::state::{has_nul, IfName, Peer, StateId, StateKey, StateRecord};
@@ -222,10 +223,10 @@ pub struct OpenBsdState {
     pub log: u8,
     pub rt: u8,
     pub timeout: u8,
-    pub sync_flags: u8,
+    pub sync_flags: SyncFlags,
     pub min_ttl: u8,
     pub set_tos: u8,
-    pub state_flags: u16,
+    pub state_flags: StateFlags,
     pub set_prio: [u8; 2],
 }
 
@@ -330,10 +331,10 @@ impl OpenBsdState {
             log: u8_at(b, field::LOG),
             rt: u8_at(b, field::RT),
             timeout,
-            sync_flags: u8_at(b, field::SYNC_FLAGS),
+            sync_flags: SyncFlags::from_bits_retain(u8_at(b, field::SYNC_FLAGS)),
             min_ttl: u8_at(b, field::MIN_TTL),
             set_tos: u8_at(b, field::SET_TOS),
-            state_flags: be16(b, field::STATE_FLAGS),
+            state_flags: StateFlags::from_bits_retain(be16(b, field::STATE_FLAGS)),
             set_prio: get(b, field::SET_PRIO),
         })
     }
@@ -423,11 +424,11 @@ impl OpenBsdState {
         set_u8(b, field::LOG, self.log);
         set_u8(b, field::RT, self.rt);
         set_u8(b, field::TIMEOUT, self.timeout);
-        set_u8(b, field::SYNC_FLAGS, self.sync_flags);
+        set_u8(b, field::SYNC_FLAGS, self.sync_flags.bits());
         set_u8(b, field::UPDATES, 0);
         set_u8(b, field::MIN_TTL, self.min_ttl);
         set_u8(b, field::SET_TOS, self.set_tos);
-        set_be16(b, field::STATE_FLAGS, self.state_flags);
+        set_be16(b, field::STATE_FLAGS, self.state_flags.bits());
         put(b, field::SET_PRIO, self.set_prio);
         Ok(OpenBsdState::LEN)
     }

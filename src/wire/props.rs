@@ -4,6 +4,7 @@
 use super::layout;
 use super::samples;
 use super::*;
+use crate::wire::{StateFlags, SyncFlags};
 use proptest::prelude::*;
 
 fn ifname() -> impl Strategy<Value = IfName> {
@@ -132,9 +133,9 @@ fn state(v: MsgVersion) -> impl Strategy<Value = StateRecord> {
                 stack_proto,
                 direction,
                 log,
-                state_flags,
+                state_flags: StateFlags::from_bits_retain(state_flags),
                 timeout,
-                sync_flags: log ^ 0x5a,
+                sync_flags: SyncFlags::from_bits_retain(log ^ 0x5a),
                 qid,
                 pqid,
                 dnpipe,
@@ -165,13 +166,13 @@ fn normalize(s: &mut StateRecord, v: MsgVersion) {
             s.rt_af = s.wire_af;
             s.stack_proto = s.wire_proto;
             if v == MsgVersion::V1301 {
-                s.state_flags &= 0xff;
+                s.state_flags = StateFlags::from_bits_retain(s.state_flags.bits() & 0xff);
                 s.reset_members_absent_from_1301();
             } else {
                 s.reset_members_absent_from_1400();
             }
         }
-        MsgVersion::V1500 => s.sync_flags = 0,
+        MsgVersion::V1500 => s.sync_flags = SyncFlags::empty(),
     }
 }
 

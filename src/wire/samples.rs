@@ -13,6 +13,7 @@ use super::openbsd::{OpenBsdState, OpenBsdStateKey};
 use super::state::{IfName, Peer, Scrub, StateId, StateKey, StateRecord, TagName};
 use super::tdb::Tdb;
 use super::upd_c::UpdC;
+use crate::wire::{StateFlags, SyncFlags};
 
 fn seq16(base: u8) -> [u8; 16] {
     core::array::from_fn(|i| base.wrapping_add(i as u8))
@@ -80,9 +81,9 @@ pub fn state(version: MsgVersion, n: u8) -> StateRecord {
         stack_proto: 6,
         direction: 2,
         log: 0x03,
-        state_flags: 0x0a5b,
+        state_flags: StateFlags::from_bits_retain(0x0a5b),
         timeout: 2,
-        sync_flags: 0x0c,
+        sync_flags: SyncFlags::from_bits_retain(0x0c),
         qid: 0x0111,
         pqid: 0x0222,
         dnpipe: 0x0333,
@@ -102,7 +103,7 @@ pub fn state(version: MsgVersion, n: u8) -> StateRecord {
     };
     match version {
         MsgVersion::V1301 => {
-            s.state_flags &= 0xff;
+            s.state_flags = StateFlags::from_bits_retain(s.state_flags.bits() & 0xff);
             s.qid = 0;
             s.pqid = 0;
             s.dnpipe = 0;
@@ -117,7 +118,7 @@ pub fn state(version: MsgVersion, n: u8) -> StateRecord {
         }
         MsgVersion::V1400 => {}
         MsgVersion::V1500 => {
-            s.sync_flags = 0;
+            s.sync_flags = SyncFlags::empty();
             s.stack_af = 2;
             s.stack_proto = 17;
             s.rt_af = 2;
@@ -213,10 +214,10 @@ pub fn openbsd_state(n: u8) -> OpenBsdState {
         log: 1,
         rt: 0,
         timeout: 2,
-        sync_flags: 4,
+        sync_flags: SyncFlags::from_bits_retain(4),
         min_ttl: 9,
         set_tos: 0x10,
-        state_flags: 0x1234,
+        state_flags: StateFlags::from_bits_retain(0x1234),
         set_prio: [1, 2],
     }
 }

@@ -4,6 +4,8 @@
 //! only with these values. Fields a format does not carry take the defaults of
 //! [`StateRecord::default`] on parse and are dropped on emit.
 
+use super::flags::{StateFlags, SyncFlags};
+
 /// The identity of a state across the cluster: pf's `id` (kept big-endian by pf,
 /// treated here as opaque bytes) and the creator's host id (also raw bytes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -235,10 +237,10 @@ pub struct StateRecord {
     pub direction: u8,
     pub log: u8,
     /// PFSTATE_* flags; 1301 carries only the low 8 bits.
-    pub state_flags: u16,
+    pub state_flags: StateFlags,
     pub timeout: u8,
     /// PFSYNC_FLAG_*; absent from 1500.
-    pub sync_flags: u8,
+    pub sync_flags: SyncFlags,
     pub qid: u16,
     pub pqid: u16,
     pub dnpipe: u16,
@@ -284,9 +286,9 @@ impl Default for StateRecord {
             stack_proto: 0,
             direction: 0,
             log: 0,
-            state_flags: 0,
+            state_flags: StateFlags::empty(),
             timeout: 0,
-            sync_flags: 0,
+            sync_flags: SyncFlags::empty(),
             qid: 0,
             pqid: 0,
             dnpipe: 0,

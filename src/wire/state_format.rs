@@ -11,6 +11,7 @@ use super::field::{
     be16, be32, counter, get, put, record, record_mut, set_be16, set_be32, set_counter, set_u8,
     u8_at, Field, HeaderSet, StructLayout,
 };
+use super::flags::{StateFlags, SyncFlags};
 use super::peer;
 use super::state::{IfName, StateId, StateKey, StateRecord, TagName};
 use super::{Error, Reject, Result};
@@ -523,9 +524,9 @@ fn decode_1301(
     s.stack_proto = proto;
     s.direction = direction;
     s.log = u8_at(b, f::LOG);
-    s.state_flags = u16::from(u8_at(b, f::STATE_FLAGS));
+    s.state_flags = StateFlags::from_bits_retain(u16::from(u8_at(b, f::STATE_FLAGS)));
     s.timeout = timeout;
-    s.sync_flags = u8_at(b, f::SYNC_FLAGS);
+    s.sync_flags = SyncFlags::from_bits_retain(u8_at(b, f::SYNC_FLAGS));
     s.reset_members_absent_from_1301();
     Ok(())
 }
@@ -538,9 +539,9 @@ fn emit_1301(s: &StateRecord, b: &mut [u8; v1301_field::LEN]) {
     set_u8(b, f::DIRECTION, s.direction);
     put(b, f::SPARE, [0; 2]);
     set_u8(b, f::LOG, s.log);
-    set_u8(b, f::STATE_FLAGS, s.state_flags as u8);
+    set_u8(b, f::STATE_FLAGS, s.state_flags.bits() as u8);
     set_u8(b, f::TIMEOUT, s.timeout);
-    set_u8(b, f::SYNC_FLAGS, s.sync_flags);
+    set_u8(b, f::SYNC_FLAGS, s.sync_flags.bits());
     set_u8(b, f::UPDATES, 0);
 }
 
@@ -563,10 +564,10 @@ fn decode_1400(
     s.wire_proto = proto;
     s.stack_proto = proto;
     s.direction = direction;
-    s.state_flags = be16(b, f::STATE_FLAGS);
+    s.state_flags = StateFlags::from_bits_retain(be16(b, f::STATE_FLAGS));
     s.log = u8_at(b, f::LOG);
     s.timeout = timeout;
-    s.sync_flags = u8_at(b, f::SYNC_FLAGS);
+    s.sync_flags = SyncFlags::from_bits_retain(u8_at(b, f::SYNC_FLAGS));
     s.qid = be16(b, f::QID);
     s.pqid = be16(b, f::PQID);
     s.dnpipe = be16(b, f::DNPIPE);
@@ -587,11 +588,11 @@ fn emit_1400(s: &StateRecord, b: &mut [u8; v1400_field::LEN]) {
     set_u8(b, f::AF, s.wire_af);
     set_u8(b, f::PROTO, s.wire_proto);
     set_u8(b, f::DIRECTION, s.direction);
-    set_be16(b, f::STATE_FLAGS, s.state_flags);
+    set_be16(b, f::STATE_FLAGS, s.state_flags.bits());
     set_u8(b, f::LOG, s.log);
     set_u8(b, f::SPARE, 0);
     set_u8(b, f::TIMEOUT, s.timeout);
-    set_u8(b, f::SYNC_FLAGS, s.sync_flags);
+    set_u8(b, f::SYNC_FLAGS, s.sync_flags.bits());
     set_u8(b, f::UPDATES, 0);
     set_be16(b, f::QID, s.qid);
     set_be16(b, f::PQID, s.pqid);
@@ -621,7 +622,7 @@ fn decode_1500(
     s.orig_ifname = IfName::from_wire(&get(b, f::ORIG_IFNAME)).ok_or(Reject::OrigIfName)?;
     s.tagname = TagName::from_wire(&get(b, f::TAGNAME)).ok_or(Reject::TagName)?;
     s.rtableid = be32(b, f::RTABLEID) as i32;
-    s.state_flags = be16(b, f::STATE_FLAGS);
+    s.state_flags = StateFlags::from_bits_retain(be16(b, f::STATE_FLAGS));
     s.qid = be16(b, f::QID);
     s.pqid = be16(b, f::PQID);
     s.dnpipe = be16(b, f::DNPIPE);
@@ -639,7 +640,7 @@ fn decode_1500(
     s.min_ttl = u8_at(b, f::MIN_TTL);
     s.set_tos = u8_at(b, f::SET_TOS);
     s.set_prio = get(b, f::SET_PRIO);
-    s.sync_flags = 0;
+    s.sync_flags = SyncFlags::empty();
     Ok(())
 }
 
@@ -650,7 +651,7 @@ fn emit_1500(s: &StateRecord, b: &mut [u8; v1500_field::LEN]) {
     put(b, f::RT_IFNAME, *s.rt_ifname.as_wire());
     put(b, f::ORIG_IFNAME, *s.orig_ifname.as_wire());
     set_be32(b, f::RTABLEID, s.rtableid as u32);
-    set_be16(b, f::STATE_FLAGS, s.state_flags);
+    set_be16(b, f::STATE_FLAGS, s.state_flags.bits());
     set_be16(b, f::QID, s.qid);
     set_be16(b, f::PQID, s.pqid);
     set_be16(b, f::DNPIPE, s.dnpipe);

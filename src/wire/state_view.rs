@@ -5,7 +5,8 @@
 //! when it must import it.
 
 use super::action::MsgVersion;
-use super::field::{be32, get, u8_at};
+use super::field::{be16, be32, get, u8_at};
+use super::flags::{StateFlags, SyncFlags};
 use super::peer::{self, WirePeer};
 use super::state::{has_nul, Peer, StateId, StateRecord};
 use super::state_format::{
@@ -128,6 +129,24 @@ impl<'a> StateView<'a> {
             MsgVersion::V1400 => u8_at(self.bytes, v1400_field::TIMEOUT),
             MsgVersion::V1500 => u8_at(self.bytes, v1500_field::TIMEOUT),
         }
+    }
+
+    /// `PFSTATE_*`, unknown bits kept; 1301 carries only the low 8 bits.
+    pub fn state_flags(&self) -> StateFlags {
+        StateFlags::from_bits_retain(match self.version {
+            MsgVersion::V1301 => u16::from(u8_at(self.bytes, v1301_field::STATE_FLAGS)),
+            MsgVersion::V1400 => be16(self.bytes, v1400_field::STATE_FLAGS),
+            MsgVersion::V1500 => be16(self.bytes, v1500_field::STATE_FLAGS),
+        })
+    }
+
+    /// `PFSYNC_FLAG_*`, unknown bits kept; 1500 has none.
+    pub fn sync_flags(&self) -> SyncFlags {
+        SyncFlags::from_bits_retain(match self.version {
+            MsgVersion::V1301 => u8_at(self.bytes, v1301_field::SYNC_FLAGS),
+            MsgVersion::V1400 => u8_at(self.bytes, v1400_field::SYNC_FLAGS),
+            MsgVersion::V1500 => 0,
+        })
     }
 
     pub fn expire(&self) -> u32 {

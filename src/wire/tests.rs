@@ -3,6 +3,7 @@
 
 use super::samples;
 use super::*;
+use crate::wire::StateFlags;
 
 const ALL_VERSIONS: [MsgVersion; 3] = [MsgVersion::V1301, MsgVersion::V1400, MsgVersion::V1500];
 
@@ -60,11 +61,11 @@ fn counters_are_high_then_low_big_endian_halves() {
 #[test]
 fn v1301_carries_only_low_state_flags() {
     let mut s = samples::state(MsgVersion::V1301, 1);
-    s.state_flags = 0x1234;
+    s.state_flags = StateFlags::from_bits_retain(0x1234);
     let mut buf = [0u8; 242];
     s.emit(MsgVersion::V1301, &mut buf).unwrap();
     let back = StateRecord::parse(&buf, MsgVersion::V1301).unwrap();
-    assert_eq!(back.state_flags, 0x34);
+    assert_eq!(back.state_flags.bits(), 0x34);
 }
 
 #[test]

@@ -121,7 +121,7 @@ impl LinuxHost {
         };
         // Stock's undefer clears the mark the deferral put on the state.
         if let Some(s) = self.table.get_mut(&p.id) {
-            s.record.state_flags &= !PFSTATE_ACK;
+            s.record.state_flags.remove(PFSTATE_ACK);
         }
         let (id, creatorid) = state_id_json(&p.id);
         let held_ms =

@@ -32,6 +32,7 @@ use crate::host::LinuxHost;
 use crate::signals::StopSignal;
 use crate::state_json::{parse_state_id, record_from_json, record_to_json};
 use crate::transport::{self, Family, Transport, TransportConfig, RECV_BUF_LEN};
+use pfsync::wire::SyncFlags;
 
 /// Datagrams read per wake-up before timers get a turn.
 const RECV_BATCH: usize = 256;
@@ -587,7 +588,7 @@ impl Node {
         let mut deferred = false;
         if outcome == InsertOutcome::SetNoSync {
             if let Some(s) = self.host.table.get_mut(&record.id) {
-                s.record.state_flags |= PFSTATE_NOSYNC;
+                s.record.state_flags.insert(PFSTATE_NOSYNC);
             }
         } else if defer {
             let token = self.next_token;
@@ -604,7 +605,7 @@ impl Node {
                 self.host.deferral_started(token, record.id);
                 // Stock's pfsync_defer marks the state so the INS asks for an INS_ACK.
                 if let Some(s) = self.host.table.get_mut(&record.id) {
-                    s.record.state_flags |= PFSTATE_ACK;
+                    s.record.state_flags.insert(PFSTATE_ACK);
                 }
             }
         }
@@ -734,7 +735,7 @@ impl Node {
             r.rule = 0;
             r.anchor = 0;
             r.nat_rule = 0;
-            r.sync_flags = 0;
+            r.sync_flags = SyncFlags::empty();
             let mut h = DefaultHasher::new();
             r.hash(&mut h);
             sum = sum.wrapping_add(h.finish());

@@ -9,6 +9,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use pfsync::wire::{IfName, Peer, Scrub, StateId, StateKey, StateRecord, TagName};
+use pfsync::wire::{StateFlags, SyncFlags};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -281,9 +282,9 @@ pub fn record_to_json(r: &StateRecord) -> StateJson {
         stack_proto: Some(r.stack_proto),
         direction: r.direction,
         log: r.log,
-        state_flags: r.state_flags,
+        state_flags: r.state_flags.bits(),
         timeout: r.timeout,
-        sync_flags: r.sync_flags,
+        sync_flags: r.sync_flags.bits(),
         qid: r.qid,
         pqid: r.pqid,
         dnpipe: r.dnpipe,
@@ -343,9 +344,9 @@ pub fn record_from_json(v: &Value) -> Result<StateRecord, String> {
         stack_proto: j.stack_proto.unwrap_or(j.proto),
         direction: j.direction,
         log: j.log,
-        state_flags: j.state_flags,
+        state_flags: StateFlags::from_bits_retain(j.state_flags),
         timeout: j.timeout,
-        sync_flags: j.sync_flags,
+        sync_flags: SyncFlags::from_bits_retain(j.sync_flags),
         qid: j.qid,
         pqid: j.pqid,
         dnpipe: j.dnpipe,

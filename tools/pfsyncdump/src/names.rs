@@ -1,6 +1,8 @@
 //! Names for the numbers pf puts in states (netpfil/pf/pf.h, netinet/tcp_fsm.h,
 //! net/pfvar.h), so output reads like pfctl's rather than like a hex dump.
 
+use pfsync::wire::{StateFlags, SyncFlags};
+
 /// `enum pf_timeouts`, FreeBSD 14/15 numbering (SCTP entries from 20).
 const TIMEOUTS: [&str; 28] = [
     "PFTM_TCP_FIRST_PACKET",
@@ -156,24 +158,9 @@ fn flags(bits: u32, table: &[(u32, &str)]) -> String {
     }
 }
 
-pub fn state_flags(f: u16) -> String {
-    flags(
-        u32::from(f),
-        &[
-            (0x0001, "ALLOWOPTS"),
-            (0x0002, "SLOPPY"),
-            (0x0004, "PFLOW"),
-            (0x0008, "NOSYNC"),
-            (0x0010, "ACK"),
-            (0x0020, "NODF"),
-            (0x0040, "SETTOS"),
-            (0x0080, "RANDOMID"),
-            (0x0100, "SCRUB_TCP"),
-            (0x0200, "SETPRIO"),
-            (0x4000, "DN_IS_PIPE"),
-            (0x8000, "DN_IS_QUEUE"),
-        ],
-    )
+/// `PFSTATE_*` names from the core's [`StateFlags`]; unnamed bits in hex.
+pub fn state_flags(f: StateFlags) -> String {
+    named_flags(f.iter_names().map(|(name, _)| name), u32::from(f.unknown()))
 }
 
 pub fn log_flags(f: u8) -> String {
@@ -189,8 +176,22 @@ pub fn log_flags(f: u8) -> String {
     )
 }
 
-pub fn sync_flags(f: u8) -> String {
-    flags(u32::from(f), &[(0x04, "SRCNODE"), (0x08, "NATSRCNODE")])
+/// `PFSYNC_FLAG_*` names from the core's [`SyncFlags`]; unnamed bits in hex.
+pub fn sync_flags(f: SyncFlags) -> String {
+    named_flags(f.iter_names().map(|(name, _)| name), u32::from(f.unknown()))
+}
+
+/// "A|B|0x..." as `flags` prints it, "-" for none.
+fn named_flags<'a>(names: impl Iterator<Item = &'a str>, unknown: u32) -> String {
+    let mut parts: Vec<String> = names.map(str::to_string).collect();
+    if unknown != 0 {
+        parts.push(format!("0x{unknown:x}"));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join("|")
+    }
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -216,9 +217,20 @@ mod tests {
         assert_eq!(peer_state(6, 4), "ESTABLISHED");
         assert_eq!(peer_state(6, 12), "PROXY_DST");
         assert_eq!(peer_state(17, 2), "MULTIPLE");
-        assert_eq!(state_flags(0x0009), "ALLOWOPTS|NOSYNC");
-        assert_eq!(state_flags(0x1000), "0x1000");
-        assert_eq!(sync_flags(0), "-");
+        assert_eq!(
+            state_flags(StateFlags::from_bits_retain(0x0009)),
+            "ALLOWOPTS|NOSYNC"
+        );
+        assert_eq!(state_flags(StateFlags::from_bits_retain(0x1000)), "0x1000");
+        assert_eq!(
+            state_flags(StateFlags::from_bits_retain(0x4410)),
+            "ACK|INP_UNLINKED|DN_IS_PIPE"
+        );
+        assert_eq!(sync_flags(SyncFlags::empty()), "-");
+        assert_eq!(
+            sync_flags(SyncFlags::from_bits_retain(0x0c | 0x80)),
+            "SRCNODE|NATSRCNODE|0x80"
+        );
         assert_eq!(af(28, false), "inet6");
         assert_eq!(af(24, true), "inet6");
     }

@@ -17,6 +17,7 @@ use pfsync::wire::{
 use crate::link::ip;
 use crate::link::LINKTYPE_RAW;
 use crate::savefile::{Packet, Timestamp};
+use pfsync::wire::{StateFlags, SyncFlags};
 
 /// Frame budget: a 1500-byte MTU less the 40 bytes stock always reserves.
 const BUDGET: usize = 1460;
@@ -147,9 +148,9 @@ pub fn state(n: u8, v6: bool) -> StateRecord {
         stack_proto: proto,
         direction: PF_OUT,
         log: 0x01,
-        state_flags: 0x0001,
+        state_flags: StateFlags::ALLOWOPTS,
         timeout,
-        sync_flags: 0x04,
+        sync_flags: SyncFlags::SRCNODE,
         qid: 1,
         pqid: 2,
         dnpipe: 3,
@@ -237,7 +238,7 @@ fn openbsd_state(n: u8) -> OpenBsdState {
         log: 0,
         rt: 0,
         timeout: fb.timeout,
-        sync_flags: 0,
+        sync_flags: SyncFlags::empty(),
         min_ttl: 0,
         set_tos: 0,
         state_flags: fb.state_flags,

@@ -37,7 +37,7 @@ pub fn state(s: &StateRecord, format: MsgVersion) -> Map<String, Value> {
     put("timeout", json!(s.timeout));
     put("timeout_name", json!(names::timeout(s.timeout)));
     put("direction", json!(s.direction));
-    put("state_flags", json!(s.state_flags));
+    put("state_flags", json!(s.state_flags.bits()));
     match format {
         MsgVersion::V1500 => {
             put("tagname", json!(names::text(s.tagname.as_bytes())));
@@ -62,7 +62,7 @@ pub fn state(s: &StateRecord, format: MsgVersion) -> Map<String, Value> {
         v => {
             put("af", json!(s.wire_af));
             put("proto", json!(s.wire_proto));
-            put("sync_flags", json!(s.sync_flags));
+            put("sync_flags", json!(s.sync_flags.bits()));
             if v == MsgVersion::V1400 {
                 put("qid", json!(s.qid));
                 put("pqid", json!(s.pqid));

@@ -63,7 +63,7 @@ pub fn verbose(s: &OpenBsdState) -> Vec<String> {
             names::direction(s.direction),
             names::log_flags(s.log),
             names::state_flags(s.state_flags),
-            s.state_flags,
+            s.state_flags.bits(),
             names::timeout_openbsd(s.timeout),
             s.timeout,
             names::sync_flags(s.sync_flags)

@@ -79,7 +79,7 @@ pub fn verbose(s: &StateRecord, format: MsgVersion) -> Vec<String> {
         names::direction(s.direction),
         names::log_flags(s.log),
         names::state_flags(s.state_flags),
-        s.state_flags,
+        s.state_flags.bits(),
         names::timeout(s.timeout),
         s.timeout
     );
