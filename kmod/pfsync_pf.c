@@ -943,10 +943,74 @@ pfsync_rs_addr_is_zero(const uint8_t *a, size_t len)
 }
 
 /*
+ * FreeBSD 13 sent a route-to address but neither the route-to interface nor
+ * the kind of route.  When the rule the state was created by is known (the
+ * ruleset checksums match), that rule's pool says both, but only when it has
+ * exactly one entry: with more, the peer's choice cannot be told.  Returns 0
+ * with the route (or no route) filled in, -1 when the state must be skipped.
+ * Unlike stock 15.1, a matched rule that routes nothing gives a state without
+ * a route instead of a skipped state (docs/engine.md, "Against stock").
+ */
+static int
+pfsync_rs_route_1301(const struct pfsync_rs_import *rec, struct pf_krule *r,
+    uint8_t *rt, struct pfi_kkif **rt_kif, sa_family_t *rt_af)
+{
+	struct pf_kpool *pool;
+	struct pf_kpooladdr *first;
+
+	*rt = 0;
+	*rt_kif = NULL;
+	*rt_af = 0;
+	if (r == &V_pf_default_rule || r->rt == 0)
+		return (pfsync_rs_addr_is_zero(rec->rt_addr,
+		    sizeof(rec->rt_addr)) ? 0 : -1);
+#if __FreeBSD_version >= 1500000
+	pool = &r->route;
+	if (TAILQ_EMPTY(&pool->list))
+		pool = &r->rdr;
+#else
+	pool = &r->rpool;
+#endif
+	first = TAILQ_FIRST(&pool->list);
+	if (first == NULL || TAILQ_NEXT(first, entries) != NULL)
+		return (-1);
+	*rt = r->rt;
+	*rt_kif = first->kif;
+	*rt_af = r->af;
+	return (0);
+}
+
+/*
+ * What a 1301 record lacks and stock 15.1 takes from the matched rule, as
+ * pf_rule_to_actions() would have set it on the sender.
+ */
+static void
+pfsync_rs_actions_1301(struct pf_kstate *st, const struct pf_krule *r)
+{
+	st->act.qid = r->qid;
+	st->act.pqid = r->pqid;
+	st->act.rtableid = r->rtableid;
+	if (r->scrub_flags & PFSTATE_SETTOS)
+		st->act.set_tos = r->set_tos;
+	st->act.min_ttl = r->min_ttl;
+	st->act.max_mss = r->max_mss;
+	st->state_flags |= r->scrub_flags & (PFSTATE_NODF | PFSTATE_RANDOMID |
+	    PFSTATE_SETTOS | PFSTATE_SCRUB_TCP | PFSTATE_SETPRIO);
+	if (r->dnpipe != 0 || r->dnrpipe != 0) {
+		if (r->free_flags & PFRULE_DN_IS_PIPE)
+			st->state_flags |= PFSTATE_DN_IS_PIPE;
+		else
+			st->state_flags &= ~PFSTATE_DN_IS_PIPE;
+	}
+	st->act.dnpipe = r->dnpipe;
+	st->act.dnrpipe = r->dnrpipe;
+}
+
+/*
  * Create a pf state from a validated record.  PF_RULES_RLOCK held.  Stock
  * semantics: an unknown interface skips the state on the network path and
- * fails the ioctl; a 1301 record only gets route-to data back from the local
- * ruleset, which we do not attempt (the route is dropped instead).
+ * fails the ioctl; a 1301 record gets its route-to data back from the rule
+ * it matched (pfsync_rs_route_1301).
  */
 static int
 pfsync_rs_import_locked(const struct pfsync_rs_import *rec, uint32_t flags,
@@ -957,8 +1021,10 @@ pfsync_rs_import_locked(const struct pfsync_rs_import *rec, uint32_t flags,
 	struct pf_state_key *skw = NULL, *sks = NULL;
 	struct pfi_kkif *kif, *orig_kif, *rt_kif = NULL;
 	struct pf_krule *r;
+	sa_family_t rt_af;
 	uint32_t timeout;
 	uint64_t id;
+	uint8_t rt;
 	uint32_t creatorid;
 	int same_keys, error, k;
 
@@ -984,15 +1050,17 @@ pfsync_rs_import_locked(const struct pfsync_rs_import *rec, uint32_t flags,
 			orig_kif = kif;
 		}
 	}
-	if (rec->rt != 0) {
+	r = pfsync_rs_rule_by_number(rec, flags);
+	rt = rec->rt;
+	rt_af = rec->rt != 0 ? rec->rt_af : 0;
+	if (rec->msg_version == PFSYNC_MSG_VERSION_1301) {
+		if (pfsync_rs_route_1301(rec, r, &rt, &rt_kif, &rt_af) != 0)
+			return ((flags & PFSYNC_SI_IOCTL) ? EINVAL : 0);
+	} else if (rec->rt != 0) {
 		rt_kif = pfi_kkif_find(rec->rt_ifname);
 		if (rt_kif == NULL)
 			return ((flags & PFSYNC_SI_IOCTL) ? EINVAL : 0);
-	} else if (rec->msg_version == PFSYNC_MSG_VERSION_1301 &&
-	    !pfsync_rs_addr_is_zero(rec->rt_addr, sizeof(rec->rt_addr)))
-		return ((flags & PFSYNC_SI_IOCTL) ? EINVAL : 0);
-
-	r = pfsync_rs_rule_by_number(rec, flags);
+	}
 	if (r->max_states != 0 &&
 	    counter_u64_fetch(r->states_cur) >= r->max_states)
 		return (ENOMEM);
@@ -1061,18 +1129,21 @@ pfsync_rs_import_locked(const struct pfsync_rs_import *rec, uint32_t flags,
 	st->act.max_mss = rec->max_mss;
 	st->act.set_prio[0] = rec->set_prio[0];
 	st->act.set_prio[1] = rec->set_prio[1];
-	if (rec->msg_version == PFSYNC_MSG_VERSION_1301 &&
-	    r == &V_pf_default_rule)
-		st->state_flags &= ~PFSTATE_SETMASK;
+	if (rec->msg_version == PFSYNC_MSG_VERSION_1301) {
+		if (r == &V_pf_default_rule)
+			st->state_flags &= ~PFSTATE_SETMASK;
+		else
+			pfsync_rs_actions_1301(st, r);
+	}
 
 	timeout = r->timeout[st->timeout];
 	if (timeout == 0)
 		timeout = V_pf_default_rule.timeout[st->timeout];
 #if __FreeBSD_version >= 1500000
-	st->act.rt = rec->rt;
+	st->act.rt = rt;
 	st->act.rt_kif = rt_kif;
-	st->act.rt_af = rec->rt != 0 ? rec->rt_af : 0;
-	if (rec->rt != 0)
+	st->act.rt_af = rt_af;
+	if (rt != 0)
 		memcpy(&st->act.rt_addr, rec->rt_addr, sizeof(st->act.rt_addr));
 	if (rec->tagname[0] != '\0')
 		st->tag = pf_tagname2tag(rec->tagname);
@@ -1083,9 +1154,10 @@ pfsync_rs_import_locked(const struct pfsync_rs_import *rec, uint32_t flags,
 	    st->expire > (uint64_t)(timeout - rec->expire_s) * 1000)
 		st->expire -= (uint64_t)(timeout - rec->expire_s) * 1000;
 #else
-	st->rt = rec->rt;
+	(void)rt_af;	/* 14.x keeps no route family: the address says it */
+	st->rt = rt;
 	st->rt_kif = rt_kif;
-	if (rec->rt != 0)
+	if (rt != 0)
 		memcpy(&st->rt_addr, rec->rt_addr, sizeof(st->rt_addr));
 	st->creation = rec->creation_age_s < time_uptime ?
 	    time_uptime - rec->creation_age_s : 0;

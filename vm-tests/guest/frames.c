@@ -127,6 +127,46 @@ state_1500(struct pfsync_state_1500 *sp, uint64_t n)
 	sp->rtableid = rt_htonl(0xffffffffu);
 }
 
+void
+state_1301(struct pfsync_state_1301 *sp, uint64_t n, uint32_t rule,
+    uint32_t rt_addr)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->id = state_id(n);
+	sp->creatorid = rt_htonl(PEER_CREATORID);
+	rt_strlcpy(sp->ifname, "all", sizeof(sp->ifname));
+	for (int k = 0; k < 2; k++) {
+		sp->key[k].addr[0].v4.s_addr = rt_htonl(0xc6120300u | (uint32_t)(n & 0xff));
+		sp->key[k].addr[1].v4.s_addr = rt_htonl(0xc6120401u);
+		sp->key[k].port[0] = rt_htons((uint16_t)(20000 + (n & 0xff)));
+		sp->key[k].port[1] = rt_htons(9);
+	}
+	sp->src.state = sp->dst.state = TCPS_ESTABLISHED;
+	sp->src.seqlo = rt_htonl(1000);
+	sp->src.seqhi = rt_htonl(70000);
+	sp->src.max_win = rt_htons(65535);
+	sp->dst.seqlo = rt_htonl(5000);
+	sp->dst.seqhi = rt_htonl(74000);
+	sp->dst.max_win = rt_htons(65535);
+	sp->rt_addr.v4.s_addr = rt_htonl(rt_addr);
+	sp->rule = rt_htonl(rule);
+	sp->anchor = sp->nat_rule = rt_htonl(0xffffffffu);
+	sp->expire = rt_htonl(86400);
+	sp->af = AF_INET;
+	sp->proto = IPPROTO_TCP;
+	sp->direction = PF_OUT;
+	sp->timeout = PFTM_TCP_ESTABLISHED;
+}
+
+void
+frame_set_chksum(struct frame *f, const uint8_t *chksum)
+{
+	struct pfsync_header *ph =
+	    (struct pfsync_header *)(f->buf + ETH_LEN + IP_LEN);
+
+	memcpy(ph->pfcksum, chksum, sizeof(ph->pfcksum));
+}
+
 static void
 dump_once(const unsigned char *p, size_t len, const char *why)
 {
@@ -208,6 +248,7 @@ capture_frame(const unsigned char *p, size_t len, void *arg)
 		c->bad_frames++;
 		return;
 	}
+	memcpy(c->pf_chksum, ph->pfcksum, sizeof(c->pf_chksum));
 	off += sizeof(*ph);
 	while (off + sizeof(struct pfsync_subheader) <= end) {
 		const struct pfsync_subheader *sh = (const void *)(p + off);

@@ -29,6 +29,11 @@ void	frame_end(struct frame *);
 /* A TCP state 198.18.1.x:port -> 198.18.2.1:80 from the fake peer, id n. */
 void	state_1500(struct pfsync_state_1500 *, uint64_t n);
 uint64_t state_id(uint64_t n);
+/* The same state as FreeBSD 13 sent it, created by rule number `rule`. */
+void	state_1301(struct pfsync_state_1301 *, uint64_t n, uint32_t rule,
+	    uint32_t rt_addr);
+/* Sets the ruleset checksum a finished frame carries. */
+void	frame_set_chksum(struct frame *, const uint8_t *);
 
 /* What a capture of the module's frames held. */
 struct capture {
@@ -40,6 +45,7 @@ struct capture {
 	int	peer_states;		/* ... whose creator is PEER_CREATORID */
 	uint64_t last_id;
 	uint32_t creatorid;		/* the sender's, from its BUS records */
+	uint8_t	pf_chksum[PF_MD5_DIGEST_LENGTH];	/* of the last frame */
 };
 
 void	capture_frame(const unsigned char *, size_t, void *capture);

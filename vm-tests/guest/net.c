@@ -313,3 +313,53 @@ bpf_dropped(int fd)
 		return (-1);
 	return ((long)st.bs_drop);
 }
+
+int
+pf_load_route_to_rule(const char *rt_ifname, uint32_t gw, int min_ttl)
+{
+	static struct pfioc_trans_e te;
+	static struct pfioc_pooladdr pp;
+	static struct pfioc_rule pr;
+	struct pfioc_trans t;
+	long r;
+
+	memset(&te, 0, sizeof(te));
+	memset(&pp, 0, sizeof(pp));
+	memset(&pr, 0, sizeof(pr));
+	memset(&t, 0, sizeof(t));
+	te.rs_num = PF_RULESET_FILTER;
+	t.size = 1;
+	t.esize = sizeof(te);
+	t.array = &te;
+	if ((r = SC3(SYS_ioctl, pf_dev(), DIOCXBEGIN, &t)) < 0)
+		return ((int)r);
+	if (rt_ifname != NULL) {
+		if ((r = SC3(SYS_ioctl, pf_dev(), DIOCBEGINADDRS, &pp)) < 0)
+			return ((int)r - 1000);
+		pp.af = AF_INET;
+		pp.addr.addr.type = PF_ADDR_ADDRMASK;
+		pp.addr.addr.v.a.addr.v4.s_addr = rt_htonl(gw);
+		pp.addr.addr.v.a.mask.v4.s_addr = 0xffffffffu;
+		rt_strlcpy(pp.addr.ifname, rt_ifname, sizeof(pp.addr.ifname));
+		if ((r = SC3(SYS_ioctl, pf_dev(), DIOCADDADDR, &pp)) < 0)
+			return ((int)r - 2000);
+		pr.ticket = te.ticket;
+		pr.pool_ticket = pp.ticket;
+		pr.rule.action = PF_PASS;
+		pr.rule.direction = PF_OUT;
+		pr.rule.af = AF_INET;
+		pr.rule.proto = IPPROTO_TCP;
+		pr.rule.keep_state = PF_STATE_NORMAL;
+		pr.rule.rt = PF_ROUTETO;
+		pr.rule.rtableid = -1;
+		pr.rule.min_ttl = (uint8_t)min_ttl;
+		pr.rule.src.addr.type = PF_ADDR_ADDRMASK;
+		pr.rule.dst.addr.type = PF_ADDR_ADDRMASK;
+		pr.rule.dst.port_op = PF_OP_EQ;
+		pr.rule.dst.port[0] = rt_htons(9);
+		if ((r = SC3(SYS_ioctl, pf_dev(), DIOCADDRULE, &pr)) < 0)
+			return ((int)r - 3000);
+	}
+	r = SC3(SYS_ioctl, pf_dev(), DIOCXCOMMIT, &t);
+	return (r < 0 ? (int)r - 4000 : 0);
+}

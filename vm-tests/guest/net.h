@@ -35,6 +35,12 @@ int	 pfsync_stats(struct pfsyncstats *);
 int	 pf_start(void);
 /* Fills up to max exported states; returns how many pf holds, or -errno. */
 int	 pf_states(struct pf_state_export *out, int max);
+/*
+ * Replaces the main filter ruleset with one rule, "pass out proto tcp to
+ * port 9 route-to (rt_ifname gw) keep state" carrying min_ttl, or with no
+ * rule at all when rt_ifname is NULL.
+ */
+int	 pf_load_route_to_rule(const char *rt_ifname, uint32_t gw, int min_ttl);
 
 /* BPF on one interface: raw Ethernet frames out, incoming frames in. */
 #define	BPF_BUFFER	262144

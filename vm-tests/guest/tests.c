@@ -349,6 +349,106 @@ test_delete(int bpf)
 	result("clr", n1 == 0, "peer_states_left=", n1, "", 0);
 }
 
+static const struct pf_state_export *
+find_state(int n, uint64_t id)
+{
+	for (int i = 0; i < n && i < MAX_STATES; i++)
+		if (states[i].id == id &&
+		    rt_htonl(states[i].creatorid) == PEER_CREATORID)
+			return (&states[i]);
+	return (NULL);
+}
+
+/*
+ * Issue 11 item 7: FreeBSD 13 (format 1301) sends a route-to address but
+ * not the interface.  With the sender's ruleset (checksums match) the route
+ * comes back from the matched rule's single-entry pool, with the rule's
+ * options; with another ruleset a state that was routed is skipped, and one
+ * that was not is imported without a route.
+ */
+static void
+test_import_1301_route_to(int bpf)
+{
+	struct capture c;
+	struct frame f;
+	struct pfsync_upd_req *ur;
+	const struct pf_state_export *routed, *unrouted, *skipped;
+	uint8_t wrong[PF_MD5_DIGEST_LENGTH];
+	int rc, n, ok;
+
+	rc = pf_load_route_to_rule(peer_if, PEER_ADDR, 7);
+	if (rc != 0) {
+		result("import_1301_route_to", 0, "ruleset_load=", rc, "", 0);
+		return;
+	}
+	/* Our frames carry the live checksum (item 4): learn it from a bulk. */
+	memset(&c, 0, sizeof(c));
+	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
+	frame_section(&f, PFSYNC_ACT_UPD_REQ);
+	ur = frame_record(&f, sizeof(*ur));
+	ur->id = 0;
+	ur->creatorid = 0;
+	frame_end(&f);
+	bpf_send(bpf, f.buf, f.len);
+	bpf_drain(bpf, 2000, capture_frame, &c);
+
+	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
+	frame_section(&f, PFSYNC_ACT_INS_1301);
+	state_1301(frame_record(&f, sizeof(struct pfsync_state_1301)), 701, 0,
+	    PEER_ADDR);
+	frame_end(&f);
+	frame_set_chksum(&f, c.pf_chksum);
+	bpf_send(bpf, f.buf, f.len);
+
+	memcpy(wrong, c.pf_chksum, sizeof(wrong));
+	wrong[0] ^= 0xff;
+	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
+	frame_section(&f, PFSYNC_ACT_INS_1301);
+	state_1301(frame_record(&f, sizeof(struct pfsync_state_1301)), 702, 0,
+	    PEER_ADDR);
+	state_1301(frame_record(&f, sizeof(struct pfsync_state_1301)), 703, 0, 0);
+	frame_end(&f);
+	frame_set_chksum(&f, wrong);
+	bpf_send(bpf, f.buf, f.len);
+	rt_sleep_ms(500);
+
+	n = pf_states(states, MAX_STATES);
+	routed = find_state(n, state_id(701));
+	skipped = find_state(n, state_id(702));
+	unrouted = find_state(n, state_id(703));
+	ok = routed != NULL && routed->rt == PF_ROUTETO &&
+	    rt_strcmp(routed->rt_ifname, peer_if) == 0 &&
+	    routed->rt_addr.v4.s_addr == rt_htonl(PEER_ADDR) &&
+	    routed->rule == 0 && routed->min_ttl == 7 &&
+	    skipped == NULL && unrouted != NULL && unrouted->rt == 0 &&
+	    unrouted->rule == 0xffffffffu;
+	result("import_1301_route_to", ok, "routed=", routed != NULL,
+	    " unrouted=", unrouted != NULL);
+	if (routed != NULL) {
+		note("routed: rt ", routed->rt);
+		note("routed: rule ", (long)routed->rule);
+		note("routed: min_ttl from the rule ", routed->min_ttl);
+		rt_puts("  routed: rt_ifname ");
+		rt_puts(routed->rt_ifname);
+		rt_puts("\n");
+	}
+	note("skipped state present ", skipped != NULL);
+	if (unrouted != NULL)
+		note("unrouted: rt ", unrouted->rt);
+
+	pf_load_route_to_rule(NULL, 0, 0);
+	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
+	frame_section(&f, PFSYNC_ACT_CLR);
+	{
+		struct pfsync_clr *clr = frame_record(&f, sizeof(*clr));
+
+		clr->creatorid = rt_htonl(PEER_CREATORID);
+	}
+	frame_end(&f);
+	bpf_send(bpf, f.buf, f.len);
+	rt_sleep_ms(300);
+}
+
 /*
  * The deadlock class of issue 11 item 9: a VNET jail running pfsync0 is
  * removed while frames keep arriving.  vnet_destroy runs on
@@ -462,6 +562,7 @@ _start(void)
 	test_bad_input(bpf);
 	test_bulk(bpf);
 	test_delete(bpf);
+	test_import_1301_route_to(bpf);
 	test_jail_teardown(bpf);
 	test_unload_under_traffic(bpf);
 done:
