@@ -197,6 +197,10 @@ pub struct ImportRequest {
     pub checksum_match: bool,
     /// The slot the new state must carry (touched = now).
     pub slot: SyncSlot,
+    /// The FreeBSD format the record arrived in; `None` for OpenBSD records.
+    /// A 1301 record lacks what later formats carry (the route-to interface,
+    /// the rule's options), which the host recovers from the matched rule.
+    pub format: Option<MsgVersion>,
 }
 
 /// Why an import did not create a state.

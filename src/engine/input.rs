@@ -16,8 +16,8 @@ use crate::engine::{
 };
 use crate::time::Instant;
 use crate::wire::{
-    Action, BusStatus, Error, FrameReader, MessageRef, OpenBsdState, StateId, StateRecord,
-    StateView, ViewEvent,
+    Action, BusStatus, Error, FrameReader, MessageRef, MsgVersion, OpenBsdState, StateId,
+    StateRecord, StateView, ViewEvent,
 };
 
 impl<X: FrameExtension> Engine<X> {
@@ -131,7 +131,7 @@ impl<X: FrameExtension> Engine<X> {
             MessageRef::Clr(c) => self.on_clr(c.creatorid, &c.ifname, host),
             MessageRef::Ins(view) => {
                 self.count_unknown_flags(&view);
-                self.on_ins(now, &view.to_record(), checksum_match, host)
+                self.on_ins(now, &view.to_record(), view.version(), checksum_match, host)
             }
             MessageRef::Upd(view) => {
                 self.count_unknown_flags(&view);
@@ -235,6 +235,7 @@ impl<X: FrameExtension> Engine<X> {
         &mut self,
         now: Instant,
         s: &StateRecord,
+        format: MsgVersion,
         checksum_match: bool,
         host: &mut H,
     ) {
@@ -242,6 +243,7 @@ impl<X: FrameExtension> Engine<X> {
             source: ImportSource::Insert,
             checksum_match,
             slot: SyncSlot::touched_at(now.as_secs()),
+            format: Some(format),
         };
         match host.import_state(s, &request) {
             Ok(()) => {
@@ -283,6 +285,7 @@ impl<X: FrameExtension> Engine<X> {
             source: ImportSource::Update,
             checksum_match,
             slot: SyncSlot::touched_at(now.as_secs()),
+            format: Some(view.version()),
         };
         let record = view.to_record();
         match host.import_state(&record, &request) {
@@ -308,6 +311,7 @@ impl<X: FrameExtension> Engine<X> {
             source: ImportSource::Insert,
             checksum_match: false,
             slot: SyncSlot::touched_at(now.as_secs()),
+            format: None,
         };
         match host.import_state(&record, &request) {
             Ok(()) => {
@@ -342,6 +346,7 @@ impl<X: FrameExtension> Engine<X> {
             source: ImportSource::Update,
             checksum_match: false,
             slot: SyncSlot::touched_at(now.as_secs()),
+            format: None,
         };
         match host.import_state(&record, &request) {
             Ok(()) => {

@@ -19,6 +19,8 @@ struct Fake {
     states: Vec<(StateId, [u8; 12])>,
     sent: Vec<Vec<u8>>,
     imported: Vec<StateId>,
+    /// `msg_version` of each import, in order.
+    imported_formats: Vec<u32>,
     demotion: i32,
     released: Vec<(u64, c_int)>,
     /// pf's live `V_pf_status.hostid` and `pf_chksum`.
@@ -83,6 +85,7 @@ unsafe extern "C" fn f_import(
         creatorid: rec.sid.creatorid_be,
     };
     f.imported.push(id);
+    f.imported_formats.push(rec.msg_version);
     f.states.push((id, *slot));
     0
 }
@@ -1207,5 +1210,32 @@ fn drain_cost() {
         pfsync_rs_queue_drops(eng),
         wall.as_nanos() / u128::from(3 * n)
     );
+    pfsync_rs_engine_destroy(eng);
+}
+
+/// Issue 11 item 7: the shim recovers a 1301 record's route-to interface and
+/// rule options from the matched rule, which it can only do when told the
+/// record came as 1301; a network import used to say "unknown" (0).
+#[test]
+fn a_network_import_names_the_format_the_record_came_in() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let mut buf = vec![0u8; 1500];
+    let mut b = crate::wire::FrameBuilder::new(&mut buf, 1480).unwrap();
+    for (n, version) in [
+        (1u8, MsgVersion::V1301),
+        (2, MsgVersion::V1400),
+        (3, MsgVersion::V1500),
+    ] {
+        let id = StateId {
+            id: [0, 0, 0, 0, 0, 0, 0, n],
+            creatorid: [9, 9, 9, 9],
+        };
+        b.push_ins(version, &record(&id)).unwrap();
+    }
+    let len = b.finish([0; 16], true);
+    let meta = rx_meta(len);
+    pfsync_rs_on_frame_received(eng, buf.as_ptr(), len, &meta, 5_000);
+    assert_eq!(fake.imported_formats, vec![1301, 1400, 1500]);
     pfsync_rs_engine_destroy(eng);
 }

@@ -149,7 +149,8 @@ impl Host for KernelHost {
         record: &StateRecord,
         request: &ImportRequest,
     ) -> Result<(), ImportError> {
-        let rec = convert::import_record(record, 0);
+        let format = request.format.map_or(0, MsgVersion::number);
+        let rec = convert::import_record(record, format);
         let slot = convert::slot_to_bytes(&request.slot);
         let mut flags = ImportFlags::empty();
         flags.set(ImportFlags::CKSUM, request.checksum_match);
