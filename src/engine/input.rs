@@ -224,6 +224,23 @@ impl<X: FrameExtension> Engine<X> {
         }
     }
 
+    /// Imports a state a peer sent and acknowledges it when the sender asked:
+    /// stock FreeBSD and OpenBSD both ack every network import carrying
+    /// `PFSTATE_ACK`, whether it came as INS or as UPD.
+    fn import_from_peer<H: Host>(
+        &mut self,
+        now: Instant,
+        record: &StateRecord,
+        request: &ImportRequest,
+        host: &mut H,
+    ) -> Result<(), ImportError> {
+        host.import_state(record, request)?;
+        if record.state_flags.contains(PFSTATE_ACK) {
+            self.queue_ins_ack(now, record.id, host);
+        }
+        Ok(())
+    }
+
     /// Unknown flag bits are kept (the record reaches pf as sent), only counted.
     fn count_unknown_flags(&mut self, view: &StateView<'_>) {
         if view.state_flags().unknown() != 0 || view.sync_flags().unknown() != 0 {
@@ -245,12 +262,8 @@ impl<X: FrameExtension> Engine<X> {
             slot: SyncSlot::touched_at(now.as_secs()),
             format: Some(format),
         };
-        match host.import_state(s, &request) {
-            Ok(()) => {
-                if s.state_flags.contains(PFSTATE_ACK) {
-                    self.queue_ins_ack(now, s.id, host);
-                }
-            }
+        match self.import_from_peer(now, s, &request, host) {
+            Ok(()) => {}
             // Stock: pf_state_insert refuses the existing state, so the
             // import fails and pfsync_in_ins counts badact; nothing is merged
             // or acknowledged.
@@ -281,22 +294,15 @@ impl<X: FrameExtension> Engine<X> {
             self.after_merge(now, &id, outcome, host);
             return;
         }
+        let record = view.to_record();
         let request = ImportRequest {
             source: ImportSource::Update,
             checksum_match,
             slot: SyncSlot::touched_at(now.as_secs()),
             format: Some(view.version()),
         };
-        let record = view.to_record();
-        match host.import_state(&record, &request) {
-            // Stock acknowledges every network import that asks, whether it
-            // came as INS or as UPD (pfsync_state_import queues the IACK).
-            Ok(()) => {
-                if record.state_flags.contains(PFSTATE_ACK) {
-                    self.queue_ins_ack(now, record.id, host);
-                }
-            }
-            Err(_) => self.stats.badstate += 1,
+        if self.import_from_peer(now, &record, &request, host).is_err() {
+            self.stats.badstate += 1;
         }
     }
 
@@ -313,12 +319,8 @@ impl<X: FrameExtension> Engine<X> {
             slot: SyncSlot::touched_at(now.as_secs()),
             format: None,
         };
-        match host.import_state(&record, &request) {
-            Ok(()) => {
-                if record.state_flags.contains(PFSTATE_ACK) {
-                    self.queue_ins_ack(now, record.id, host);
-                }
-            }
+        match self.import_from_peer(now, &record, &request, host) {
+            Ok(()) => {}
             Err(ImportError::Exists) => self.extra.ins_existing += 1,
             Err(ImportError::Refused) => self.stats.badstate += 1,
         }
@@ -348,13 +350,8 @@ impl<X: FrameExtension> Engine<X> {
             slot: SyncSlot::touched_at(now.as_secs()),
             format: None,
         };
-        match host.import_state(&record, &request) {
-            Ok(()) => {
-                if record.state_flags.contains(PFSTATE_ACK) {
-                    self.queue_ins_ack(now, record.id, host);
-                }
-            }
-            Err(_) => self.stats.badstate += 1,
+        if self.import_from_peer(now, &record, &request, host).is_err() {
+            self.stats.badstate += 1;
         }
     }
 

@@ -116,6 +116,37 @@ send_inserts(int bpf, uint64_t first, int n, int ttl)
 	return (frames);
 }
 
+/* A bulk request as a stock peer sends it: UPD_REQ for id 0, creator 0. */
+static void
+send_bulk_request(int bpf)
+{
+	struct frame f;
+	struct pfsync_upd_req *ur;
+
+	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
+	frame_section(&f, PFSYNC_ACT_UPD_REQ);
+	ur = frame_record(&f, sizeof(*ur));
+	ur->id = 0;
+	ur->creatorid = 0;
+	frame_end(&f);
+	bpf_send(bpf, f.buf, f.len);
+}
+
+/* CLR of every state the fake peer created. */
+static void
+send_clr(int bpf)
+{
+	struct frame f;
+	struct pfsync_clr *clr;
+
+	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
+	frame_section(&f, PFSYNC_ACT_CLR);
+	clr = frame_record(&f, sizeof(*clr));
+	clr->creatorid = rt_htonl(PEER_CREATORID);
+	frame_end(&f);
+	bpf_send(bpf, f.buf, f.len);
+}
+
 static void
 test_load_unload(void)
 {
@@ -289,18 +320,10 @@ static void
 test_bulk(int bpf)
 {
 	struct capture c;
-	struct frame f;
-	struct pfsync_upd_req *ur;
 	int have = peer_states();
 
 	memset(&c, 0, sizeof(c));
-	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
-	frame_section(&f, PFSYNC_ACT_UPD_REQ);
-	ur = frame_record(&f, sizeof(*ur));
-	ur->id = 0;
-	ur->creatorid = 0;
-	frame_end(&f);
-	bpf_send(bpf, f.buf, f.len);
+	send_bulk_request(bpf);
 	bpf_drain(bpf, 3000, capture_frame, &c);
 	result("bulk_request_answered", c.bus_start >= 1 && c.bus_end >= 1 &&
 	    c.peer_states >= have && c.bad_frames == 0 && bpf_dropped(bpf) == 0,
@@ -335,15 +358,7 @@ test_delete(int bpf)
 	removed = n0 - n1;
 	result("del_c", removed == 60, "removed=", removed, " want=", 60);
 
-	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
-	frame_section(&f, PFSYNC_ACT_CLR);
-	{
-		struct pfsync_clr *clr = frame_record(&f, sizeof(*clr));
-
-		clr->creatorid = rt_htonl(PEER_CREATORID);
-	}
-	frame_end(&f);
-	bpf_send(bpf, f.buf, f.len);
+	send_clr(bpf);
 	rt_sleep_ms(500);
 	n1 = peer_states();
 	result("clr", n1 == 0, "peer_states_left=", n1, "", 0);
@@ -371,7 +386,6 @@ test_import_1301_route_to(int bpf)
 {
 	struct capture c;
 	struct frame f;
-	struct pfsync_upd_req *ur;
 	const struct pf_state_export *routed, *unrouted, *skipped;
 	uint8_t wrong[PF_MD5_DIGEST_LENGTH];
 	int rc, n, ok;
@@ -383,13 +397,7 @@ test_import_1301_route_to(int bpf)
 	}
 	/* Our frames carry the live checksum (item 4): learn it from a bulk. */
 	memset(&c, 0, sizeof(c));
-	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
-	frame_section(&f, PFSYNC_ACT_UPD_REQ);
-	ur = frame_record(&f, sizeof(*ur));
-	ur->id = 0;
-	ur->creatorid = 0;
-	frame_end(&f);
-	bpf_send(bpf, f.buf, f.len);
+	send_bulk_request(bpf);
 	bpf_drain(bpf, 2000, capture_frame, &c);
 
 	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
@@ -437,15 +445,7 @@ test_import_1301_route_to(int bpf)
 		note("unrouted: rt ", unrouted->rt);
 
 	pf_load_route_to_rule(NULL, 0, 0);
-	frame_begin(&f, PEER_ADDR, 255, PFSYNC_VERSION);
-	frame_section(&f, PFSYNC_ACT_CLR);
-	{
-		struct pfsync_clr *clr = frame_record(&f, sizeof(*clr));
-
-		clr->creatorid = rt_htonl(PEER_CREATORID);
-	}
-	frame_end(&f);
-	bpf_send(bpf, f.buf, f.len);
+	send_clr(bpf);
 	rt_sleep_ms(300);
 }
 
