@@ -291,3 +291,23 @@ capture_frame(const unsigned char *p, size_t len, void *arg)
 		}
 	}
 }
+
+int
+send_inserts(int bpf, uint64_t first, int n, int ttl)
+{
+	struct frame f;
+	int frames = 0;
+
+	for (int i = 0; i < n;) {
+		frame_begin(&f, PEER_ADDR, ttl, PFSYNC_VERSION);
+		frame_section(&f, PFSYNC_ACT_INS_1500);
+		for (int k = 0; k < 4 && i < n; k++, i++)
+			state_1500(frame_record(&f, sizeof(struct pfsync_state_1500)),
+			    first + (uint64_t)i);
+		frame_end(&f);
+		if (bpf_send(bpf, f.buf, f.len) < 0)
+			return (-1);
+		frames++;
+	}
+	return (frames);
+}

@@ -10,6 +10,8 @@
 #include "net.h"
 
 #define	PEER_CREATORID	0x5eed0001u	/* the fake peer's hostid */
+#define	PEER_ADDR	0xc6120001u	/* 198.18.0.1: the fake peer's end */
+#define	SYNC_ADDR	0xc6120002u	/* 198.18.0.2: pfsync0's syncdev */
 
 struct frame {
 	unsigned char	buf[1514];
@@ -47,6 +49,10 @@ struct capture {
 	uint32_t creatorid;		/* the sender's, from its BUS records */
 	uint8_t	pf_chksum[PF_MD5_DIGEST_LENGTH];	/* of the last frame */
 };
+
+/* Sends n INS_1500 records from the fake peer over BPF, ids first..first+n-1,
+ * four to a frame; returns the frames sent or -1. */
+int	send_inserts(int bpf, uint64_t first, int n, int ttl);
 
 void	capture_frame(const unsigned char *, size_t, void *capture);
 

@@ -363,3 +363,15 @@ pf_load_route_to_rule(const char *rt_ifname, uint32_t gw, int min_ttl)
 	r = SC3(SYS_ioctl, pf_dev(), DIOCXCOMMIT, &t);
 	return (r < 0 ? (int)r - 4000 : 0);
 }
+
+int
+pfsync_configure(const char *syncdev, int maxupd, int defer)
+{
+	struct pfsyncreq pr;
+
+	memset(&pr, 0, sizeof(pr));
+	rt_strlcpy(pr.pfsyncr_syncdev, syncdev, sizeof(pr.pfsyncr_syncdev));
+	pr.pfsyncr_maxupdates = maxupd;
+	pr.pfsyncr_defer = defer ? PFSYNCF_DEFER : 0;
+	return (pfsync_set(&pr));
+}

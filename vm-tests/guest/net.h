@@ -30,6 +30,8 @@ int	 if_move_to_jail(const char *ifname, int jid);
 
 int	 pfsync_get(struct pfsyncreq *);
 int	 pfsync_set(const struct pfsyncreq *);
+/* SIOCSETPFSYNC with syncdev ("" for none), maxupd and the defer flag. */
+int	 pfsync_configure(const char *syncdev, int maxupd, int defer);
 int	 pfsync_stats(struct pfsyncstats *);
 
 int	 pf_start(void);

@@ -18,8 +18,6 @@
 
 #define	MODULE		"/boot/kernel/pfsync.ko"
 #define	LOAD_ROUNDS	50
-#define	PEER_ADDR	0xc6120001u	/* 198.18.0.1: the fake peer's end */
-#define	SYNC_ADDR	0xc6120002u	/* 198.18.0.2: pfsync0's syncdev */
 #define	N_STATES	120
 #define	MAX_STATES	4096
 
@@ -83,39 +81,6 @@ msgbuf_has(const char *needle)
 	return (rt_strstr(buf, needle) != NULL);
 }
 
-static int
-configure(const char *syncdev, int maxupd, int defer)
-{
-	struct pfsyncreq pr;
-
-	memset(&pr, 0, sizeof(pr));
-	rt_strlcpy(pr.pfsyncr_syncdev, syncdev, sizeof(pr.pfsyncr_syncdev));
-	pr.pfsyncr_maxupdates = maxupd;
-	pr.pfsyncr_defer = defer ? PFSYNCF_DEFER : 0;
-	return (pfsync_set(&pr));
-}
-
-/* Sends n INS_1500 records, ids first..first+n-1, four to a frame. */
-static int
-send_inserts(int bpf, uint64_t first, int n, int ttl)
-{
-	struct frame f;
-	int frames = 0;
-
-	for (int i = 0; i < n;) {
-		frame_begin(&f, PEER_ADDR, ttl, PFSYNC_VERSION);
-		frame_section(&f, PFSYNC_ACT_INS_1500);
-		for (int k = 0; k < 4 && i < n; k++, i++)
-			state_1500(frame_record(&f, sizeof(struct pfsync_state_1500)),
-			    first + (uint64_t)i);
-		frame_end(&f);
-		if (bpf_send(bpf, f.buf, f.len) < 0)
-			return (-1);
-		frames++;
-	}
-	return (frames);
-}
-
 /* A bulk request as a stock peer sends it: UPD_REQ for id 0, creator 0. */
 static void
 send_bulk_request(int bpf)
@@ -164,7 +129,7 @@ test_load_unload(void)
 		}
 		/* Every other round unloads a configured, running pfsync0. */
 		if (round % 2 == 0) {
-			if (configure("lo0", 128, round % 4 == 0) != 0 ||
+			if (pfsync_configure("lo0", 128, round % 4 == 0) != 0 ||
 			    if_set_up("pfsync0", 1) != 0)
 				ok = 0;
 			else
@@ -190,24 +155,24 @@ test_config(void)
 	struct pfsyncreq pr;
 	int ok = 1, e;
 
-	e = configure("nonexist0", 128, 0);
+	e = pfsync_configure("nonexist0", 128, 0);
 	if (e != -EINVAL) {
 		note("unknown syncdev: want -EINVAL(-22), got ", e);
 		ok = 0;
 	}
-	e = configure("lo0", 300, 0);
+	e = pfsync_configure("lo0", 300, 0);
 	if (e != -EINVAL) {
 		note("maxupd 300: want -EINVAL(-22), got ", e);
 		ok = 0;
 	}
-	if (configure("lo0", 64, 1) != 0 || pfsync_get(&pr) != 0 ||
+	if (pfsync_configure("lo0", 64, 1) != 0 || pfsync_get(&pr) != 0 ||
 	    rt_strcmp(pr.pfsyncr_syncdev, "lo0") != 0 ||
 	    pr.pfsyncr_maxupdates != 64 || !(pr.pfsyncr_defer & PFSYNCF_DEFER)) {
 		note("lo0/64/defer not read back, maxupd ", pr.pfsyncr_maxupdates);
 		ok = 0;
 	}
 	/* A refused change leaves the previous configuration in place. */
-	configure("nonexist0", 32, 0);
+	pfsync_configure("nonexist0", 32, 0);
 	if (pfsync_get(&pr) != 0 || rt_strcmp(pr.pfsyncr_syncdev, "lo0") != 0 ||
 	    pr.pfsyncr_maxupdates != 64) {
 		note("refused SET changed the config: maxupd now ",
@@ -219,7 +184,7 @@ test_config(void)
 		note("up/down flags ", if_flags("pfsync0"));
 		ok = 0;
 	}
-	if (configure("", 128, 0) != 0 || pfsync_get(&pr) != 0 ||
+	if (pfsync_configure("", 128, 0) != 0 || pfsync_get(&pr) != 0 ||
 	    pr.pfsyncr_syncdev[0] != '\0') {
 		rt_puts("  -syncdev did not clear the sync interface\n");
 		ok = 0;
@@ -235,7 +200,7 @@ setup_sync_link(void)
 	    if_add_inet(sync_if, SYNC_ADDR, 24) != 0 ||
 	    if_set_up(peer_if, 1) != 0 || if_set_up(sync_if, 1) != 0)
 		return (-1);
-	if (configure(sync_if, 128, 0) != 0 || if_set_up("pfsync0", 1) != 0)
+	if (pfsync_configure(sync_if, 128, 0) != 0 || if_set_up("pfsync0", 1) != 0)
 		return (-2);
 	return (pf_start());
 }
@@ -475,7 +440,7 @@ test_jail_teardown(int bpf)
 		    (net_reopen(), 1) &&
 		    (e = if_set_up(sync_if, 1)) == 0 && ++step &&
 		    (e = if_add_inet(sync_if, SYNC_ADDR, 24)) == 0 && ++step &&
-		    (e = configure(sync_if, 128, 0)) == 0 && ++step &&
+		    (e = pfsync_configure(sync_if, 128, 0)) == 0 && ++step &&
 		    (e = if_set_up("pfsync0", 1)) == 0 && ++step)
 			e = pf_start();
 		if (e != 0) {
@@ -514,7 +479,7 @@ test_unload_under_traffic(int bpf)
 	int ok;
 
 	if (if_add_inet(sync_if, SYNC_ADDR, 24) != 0 || if_set_up(sync_if, 1) != 0 ||
-	    configure(sync_if, 128, 0) != 0 || if_set_up("pfsync0", 1) != 0) {
+	    pfsync_configure(sync_if, 128, 0) != 0 || if_set_up("pfsync0", 1) != 0) {
 		result("unload_under_traffic", 0, "setup failed", -1, "", 0);
 		return;
 	}
