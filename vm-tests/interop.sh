@@ -6,6 +6,8 @@
 # measured in the same run), one "INTEROP <pair> PASS|FAIL states= ms=" line
 # each.  Guest program: vm-tests/guest/interop/main.c.
 #   vm-tests/interop.sh [N]      (default 2000 states)
+# PFSYNC_INTEROP_PAIRS="ours:stock ..." runs only those pairs;
+# PFSYNC_INTEROP_PACE_US sets net.pfsync.rs.bulk_pace_us on our senders.
 # Exit: 0 every pair passed, 1 a pair failed or a guest panicked, 77 the
 # FreeBSD boot tree is absent.
 set -eu
@@ -47,8 +49,8 @@ cp "$ko" "$work/tree/boot/kernel/pfsync.ko"
 for role in sender-stock sender-ours receiver-stock receiver-ours; do
     rm -rf "${work:?}/$role"
     cp -a "$work/tree" "$work/$role"
-    printf 'pfsync_interop.role="%s"\npfsync_interop.states="%s"\n' "$role" "$n" \
-        >>"$work/$role/boot/loader.conf"
+    printf 'pfsync_interop.role="%s"\npfsync_interop.states="%s"\npfsync_interop.pace_us="%s"\n' \
+        "$role" "$n" "${PFSYNC_INTEROP_PACE_US:-0}" >>"$work/$role/boot/loader.conf"
     xorriso -as mkisofs -R -b boot/cdboot -no-emul-boot -V PFSYNCRS \
         -o "$work/$role.iso" "$work/$role" >"$work/xorriso-$role.log" 2>&1
     rm -rf "${work:?}/$role"
@@ -75,7 +77,7 @@ wait_for() { # log pattern seconds
 }
 
 failed=0
-for pair in stock:ours ours:stock stock:stock ours:ours; do
+for pair in ${PFSYNC_INTEROP_PAIRS:-stock:ours ours:stock stock:stock ours:ours}; do
     s=${pair%%:*} r=${pair##*:}
     name="$s->$r"
     slog=$work/sender-$s-$r.log rlog=$work/receiver-$s-$r.log

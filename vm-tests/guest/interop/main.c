@@ -85,6 +85,7 @@ sender(int n)
 {
 	char peer_if[16], sync_if[16];
 	long t0;
+	u_int pace_us;
 	int bpf, have = 0;
 
 	if (if_create_epair(peer_if, sync_if) != 0 ||
@@ -106,6 +107,10 @@ sender(int n)
 		rt_puts("INTEROP-RESULT FAIL sender link\n");
 		return;
 	}
+	pace_us = (u_int)kenv_number("pfsync_interop.pace_us", 0);
+	if (pace_us != 0 && rt_sysctl("net.pfsync.rs.bulk_pace_us", NULL, NULL,
+	    &pace_us, sizeof(pace_us)) != 0)
+		rt_puts("  (net.pfsync.rs.bulk_pace_us not set)\n");
 	say("INTEROP-READY", " states=", have, " ms=", rt_now_ms() - t0);
 	/* The host stops this guest once the receiver has finished. */
 	for (;;) {
