@@ -534,6 +534,15 @@ void	pfsync_rs_stats_clear(struct pfsync_rs_engine *eng);
 uint64_t pfsync_rs_queue_drops(const struct pfsync_rs_engine *eng);
 
 /*
+ * The engine's counters that stock pfsync does not have, one "name value"
+ * line each, into buf (always NUL-terminated when len > 0, truncated if
+ * short).  Returns the length the whole text needs without the NUL; 0 for
+ * a NULL engine or buffer.
+ */
+size_t	pfsync_rs_counters_format(const struct pfsync_rs_engine *eng,
+	    char *buf, size_t len);
+
+/*
  * Bulk progress for net.pfsync.rs.bulk: states sent in bulk answers since
  * the engine was created, and whether our own bulk update is still
  * incomplete (the "syncok" flag is clear).

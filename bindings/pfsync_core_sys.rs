@@ -385,6 +385,13 @@ unsafe extern "C" {
     pub fn pfsync_rs_queue_drops(eng: *const pfsync_rs_engine) -> u64;
 }
 unsafe extern "C" {
+    pub fn pfsync_rs_counters_format(
+        eng: *const pfsync_rs_engine,
+        buf: *mut core::ffi::c_char,
+        len: usize,
+    ) -> usize;
+}
+unsafe extern "C" {
     pub fn pfsync_rs_bulk_progress(
         eng: *const pfsync_rs_engine,
         states_sent: *mut u64,

@@ -613,6 +613,36 @@ SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, drops,
     pfsync_rs_sysctl_drops, "A",
     "Records lost for lack of memory: engine queue, hook inbox");
 
+/*
+ * The engine's counters stock pfsync has no place for (bulk progress,
+ * deferral outcomes, merges refused, unknown flag bits...), "name value"
+ * lines, for `sysctl net.pfsync.rs.counters`.
+ */
+#define	PFSYNC_RS_COUNTERS_LEN	2048
+static int
+pfsync_rs_sysctl_counters(SYSCTL_HANDLER_ARGS)
+{
+	struct pfsync_rs_softc *sc = V_pfsync_rs_softc;
+	char *buf;
+	int error;
+
+	buf = malloc(PFSYNC_RS_COUNTERS_LEN, M_TEMP, M_WAITOK | M_ZERO);
+	if (sc != NULL) {
+		pfsync_rs_engine_enter(sc);
+		if (sc->sc_engine != NULL)
+			(void)pfsync_rs_counters_format(sc->sc_engine, buf,
+			    PFSYNC_RS_COUNTERS_LEN);
+		pfsync_rs_engine_leave(sc);
+	}
+	error = sysctl_handle_string(oidp, buf, PFSYNC_RS_COUNTERS_LEN, req);
+	free(buf, M_TEMP);
+	return (error);
+}
+SYSCTL_PROC(_net_pfsync_rs, OID_AUTO, counters,
+    CTLTYPE_STRING | CTLFLAG_RD | CTLFLAG_VNET | CTLFLAG_MPSAFE, NULL, 0,
+    pfsync_rs_sysctl_counters, "A",
+    "Counters of pfsync-rs beyond net.pfsync.stats, one per line");
+
 void
 pfsync_rs_defer_init(struct pfsync_rs_softc *sc)
 {

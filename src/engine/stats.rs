@@ -95,3 +95,53 @@ pub struct ExtraStats {
     /// unchanged; the count shows a peer speaking a newer or foreign dialect.
     pub unknown_flag_bits: u64,
 }
+
+impl ExtraStats {
+    /// Every counter with its name, in declaration order: what the kernel's
+    /// `net.pfsync.rs.counters` lists.
+    pub fn named(&self) -> [(&'static str, u64); 26] {
+        [
+            ("push_full", self.push_full),
+            ("push_urgent", self.push_urgent),
+            ("push_timer", self.push_timer),
+            ("bulk_frames", self.bulk_frames),
+            ("bulk_states", self.bulk_states),
+            ("bulk_requests_sent", self.bulk_requests_sent),
+            ("bulk_requests_answered", self.bulk_requests_answered),
+            ("bulk_completed", self.bulk_completed),
+            ("bulk_gave_up", self.bulk_gave_up),
+            ("bulk_send_abandoned", self.bulk_send_abandoned),
+            ("bulk_end_stale", self.bulk_end_stale),
+            ("upd_req_deduplicated", self.upd_req_deduplicated),
+            ("upd_req_dropped", self.upd_req_dropped),
+            ("export_gone", self.export_gone),
+            ("deferred", self.deferred),
+            ("defer_released_ack", self.defer_released_ack),
+            ("defer_released_update", self.defer_released_update),
+            ("defer_released_timeout", self.defer_released_timeout),
+            ("defer_released_overflow", self.defer_released_overflow),
+            ("defer_dropped", self.defer_dropped),
+            ("ins_existing", self.ins_existing),
+            ("fsm_unexpected", self.fsm_unexpected),
+            ("queue_overflow", self.queue_overflow),
+            ("plus_dropped", self.plus_dropped),
+            ("alloc_failures", self.alloc_failures),
+            ("unknown_flag_bits", self.unknown_flag_bits),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExtraStats;
+
+    #[test]
+    fn named_lists_every_extra_counter_once() {
+        let debug = format!("{:?}", ExtraStats::default());
+        let named = ExtraStats::default().named();
+        assert_eq!(named.len(), debug.matches(": ").count());
+        for (name, _) in named {
+            assert!(debug.contains(&format!("{name}: ")), "{name}");
+        }
+    }
+}

@@ -1239,3 +1239,32 @@ fn a_network_import_names_the_format_the_record_came_in() {
     assert_eq!(fake.imported_formats, vec![1301, 1400, 1500]);
     pfsync_rs_engine_destroy(eng);
 }
+
+/// `net.pfsync.rs.counters`: the engine's own counters as text (a running
+/// engine has asked for one bulk), safe with a short buffer.
+#[test]
+fn counters_are_formatted_as_name_value_lines_and_truncated_safely() {
+    let mut fake = Fake::default();
+    let eng = running_engine(&mut fake, RELEASE_15);
+    let mut text = vec![0u8; 4096];
+    let need = pfsync_rs_counters_format(eng, text.as_mut_ptr().cast(), text.len());
+    let end = text.iter().position(|&c| c == 0).unwrap();
+    assert_eq!(end, need);
+    let text = core::str::from_utf8(&text[..end]).unwrap();
+    assert!(text.lines().any(|l| l == "bulk_requests_sent 1"), "{text}");
+    assert!(text.lines().any(|l| l == "unknown_flag_bits 0"), "{text}");
+    assert_eq!(
+        text.lines().count(),
+        crate::engine::ExtraStats::default().named().len()
+    );
+
+    let mut short = [0xffu8; 10];
+    assert_eq!(
+        pfsync_rs_counters_format(eng, short.as_mut_ptr().cast(), short.len()),
+        need
+    );
+    assert_eq!(short[9], 0);
+    assert_eq!(&short[..9], &text.as_bytes()[..9]);
+    assert_eq!(pfsync_rs_counters_format(eng, core::ptr::null_mut(), 10), 0);
+    pfsync_rs_engine_destroy(eng);
+}

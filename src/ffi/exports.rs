@@ -669,6 +669,62 @@ pub(crate) extern "C" fn pfsync_rs_queue_drops(eng: *const sys::pfsync_rs_engine
     }
 }
 
+/// Copies what fits of `text` into `out` after `*at`, always leaving room for
+/// a NUL; `*at` counts every byte offered, so the caller learns the size
+/// that would have been needed.
+fn put_text(out: &mut [u8], at: &mut usize, text: &[u8]) {
+    let room = out.len().saturating_sub(1);
+    for &b in text {
+        if *at < room {
+            if let Some(slot) = out.get_mut(*at) {
+                *slot = b;
+            }
+        }
+        *at += 1;
+    }
+}
+
+#[no_mangle]
+pub(crate) extern "C" fn pfsync_rs_counters_format(
+    eng: *const sys::pfsync_rs_engine,
+    buf: *mut core::ffi::c_char,
+    len: usize,
+) -> usize {
+    // SAFETY: contract of `engine` (read-only use).
+    let Some(k) = (unsafe { engine(eng.cast_mut()) }) else {
+        return 0;
+    };
+    if buf.is_null() || len == 0 {
+        return 0;
+    }
+    // SAFETY: the caller passes a writable buffer of `len` bytes.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len) };
+    let mut at = 0usize;
+    for (name, value) in k.engine.extra_stats().named() {
+        put_text(out, &mut at, name.as_bytes());
+        put_text(out, &mut at, b" ");
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut v = value;
+        loop {
+            i -= 1;
+            if let Some(d) = digits.get_mut(i) {
+                *d = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+            if v == 0 || i == 0 {
+                break;
+            }
+        }
+        put_text(out, &mut at, digits.get(i..).unwrap_or(&[]));
+        put_text(out, &mut at, b"\n");
+    }
+    if let Some(nul) = out.get_mut(at.min(len - 1)) {
+        *nul = 0;
+    }
+    at
+}
+
 #[no_mangle]
 pub(crate) extern "C" fn pfsync_rs_bulk_progress(
     eng: *const sys::pfsync_rs_engine,

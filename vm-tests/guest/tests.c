@@ -281,6 +281,23 @@ test_bad_input(int bpf)
 #undef GREW
 }
 
+/* net.pfsync.rs.counters shows what the engine did: the bulk just answered. */
+static void
+test_counters_sysctl(void)
+{
+	static char text[4096];
+	size_t len = sizeof(text) - 1;
+	int rc;
+
+	memset(text, 0, sizeof(text));
+	rc = rt_sysctl("net.pfsync.rs.counters", text, &len, NULL, 0);
+	result("counters_sysctl", rc == 0 &&
+	    rt_strstr(text, "\nbulk_requests_answered ") != NULL &&
+	    rt_strstr(text, "\nbulk_requests_answered 0\n") == NULL &&
+	    rt_strstr(text, "\nunknown_flag_bits ") != NULL,
+	    "sysctl=", rc, " bytes=", (long)len);
+}
+
 static void
 test_bulk(int bpf)
 {
@@ -298,6 +315,7 @@ test_bulk(int bpf)
 	note("bus end ", c.bus_end);
 	note("malformed frames ", c.bad_frames);
 	note("frames the capture dropped ", bpf_dropped(bpf));
+	test_counters_sysctl();
 }
 
 static void
