@@ -3,39 +3,17 @@
 //! they are never dropped or rejected.
 
 use pfsync::engine::{Config, Engine, IpFamily, RxMeta};
-use pfsync::sim::FlatHost;
+use pfsync::sim::{established_tcp, FlatHost};
 use pfsync::time::Instant;
-use pfsync::wire::{
-    FrameBuilder, IfName, MsgVersion, Peer, StateFlags, StateId, StateRecord, SyncFlags,
-};
+use pfsync::wire::{FrameBuilder, IfName, MsgVersion, StateFlags, StateRecord, SyncFlags};
 
 const NOW: Instant = Instant::from_secs(50);
 
 fn record(n: u64, state_flags: u16, sync_flags: u8) -> StateRecord {
-    let peer = Peer {
-        seqlo: 1,
-        seqhi: 100,
-        max_win: 10,
-        state: 4,
-        ..Peer::default()
-    };
     StateRecord {
-        id: StateId {
-            id: n.to_be_bytes(),
-            creatorid: [0, 0, 0, 1],
-        },
-        ifname: IfName::new("em0").unwrap(),
-        wire_af: 2,
-        stack_af: 2,
-        wire_proto: 6,
-        stack_proto: 6,
-        direction: 2,
-        timeout: 2,
-        src: peer,
-        dst: peer,
         state_flags: StateFlags::from_bits_retain(state_flags),
         sync_flags: SyncFlags::from_bits_retain(sync_flags),
-        ..StateRecord::default()
+        ..established_tcp(n)
     }
 }
 

@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use pfsync::engine::{DeferredPacket, InsertOutcome, ReqState};
-use pfsync::sim::Segment;
 use pfsync::time::Duration;
 use pfsync::wire::{IfName, MsgVersion};
 
@@ -27,20 +26,7 @@ fn basic_states_reach_the_peer_and_updates_follow() {
         "every INS arrived within the flush interval"
     );
     let id = state_id(0, 7);
-    let seg = {
-        let s = c.nodes[0].table.get(&id).unwrap().record;
-        Segment {
-            from_src: true,
-            seq: s.src.seqlo,
-            len: 1000,
-            ack: s.dst.seqlo,
-            win: 65535,
-        }
-    };
-    let now = c.now;
-    c.with_node(0, |a| a.tcp_packet(now, &id, &seg))
-        .unwrap()
-        .unwrap();
+    send_forward_data(&mut c, 0, &id);
     c.run_for(Duration::from_millis(1500));
     let a = c.nodes[0].table.get(&id).unwrap().record;
     let b = c.nodes[1].table.get(&id).unwrap().record;

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use common::*;
 use pfsync::engine::{Config, DeferredPacket, IpFamily, ReqState};
-use pfsync::sim::{Cluster, Segment};
+use pfsync::sim::Cluster;
 use pfsync::time::Duration;
 use pfsync::wire::openbsd::action;
 use pfsync::wire::{
@@ -74,20 +74,7 @@ fn openbsd_pair_syncs_inserts_updates_and_deletes() {
     );
     assert_eq!(c.nodes[0].engine.stats().oacts[12], 0, "no EOF");
 
-    let seg = {
-        let s = c.nodes[0].table.get(&id).unwrap().record;
-        Segment {
-            from_src: true,
-            seq: s.src.seqlo,
-            len: 1000,
-            ack: s.dst.seqlo,
-            win: 65535,
-        }
-    };
-    let now = c.now;
-    c.with_node(0, |a| a.tcp_packet(now, &id, &seg))
-        .unwrap()
-        .unwrap();
+    send_forward_data(&mut c, 0, &id);
     c.run_for(Duration::from_millis(1500));
     let a = c.nodes[0].table.get(&id).unwrap().record;
     let b = c.nodes[1].table.get(&id).unwrap().record;

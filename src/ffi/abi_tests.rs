@@ -223,7 +223,9 @@ const OPS: sys::pfsync_rs_host_ops = sys::pfsync_rs_host_ops {
     pf_status: Some(f_pf_status),
 };
 
-fn config(syncdev: &str) -> sys::pfsync_rs_config {
+/// The configuration the shim hands over for `syncdev`, as `ifconfig
+/// pfsync0 syncdev ...` with stock defaults would.
+pub(super) fn config(syncdev: &str) -> sys::pfsync_rs_config {
     let mut name = [0 as c_char; 16];
     for (d, s) in name.iter_mut().zip(syncdev.bytes()) {
         *d = s as c_char;

@@ -318,27 +318,10 @@ mod tests {
     }
 
     fn shim_config(baudrate: u64, pace_us: u32) -> sys::pfsync_rs_config {
-        let mut name = [0 as core::ffi::c_char; 16];
-        for (d, s) in name.iter_mut().zip(b"em1") {
-            *d = *s as core::ffi::c_char;
-        }
         sys::pfsync_rs_config {
-            syncdev: name,
-            syncpeer_af: 0,
-            syncdev_multicast: 1,
-            pad: [0; 2],
-            syncpeer: [0; 16],
-            maxupdates: 128,
-            flags: 0,
-            version: 0,
-            syncdev_mtu: 1500,
-            ifmtu: 1500,
-            defer_delay_ms: 20,
-            carp_demotion: 240,
             bulk_pace_us: pace_us,
-            hostid_be: [1, 2, 3, 4],
-            pf_cksum: [0; 16],
             syncdev_baudrate: baudrate,
+            ..crate::ffi::abi_tests::config("em1")
         }
     }
 

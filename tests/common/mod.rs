@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use pfsync::engine::{Config, IpFamily};
-use pfsync::sim::Cluster;
+use pfsync::sim::{Cluster, Segment};
 use pfsync::time::Duration;
 use pfsync::wire::{IfName, MsgVersion, Peer, StateId, StateKey, StateRecord};
 
@@ -99,4 +99,21 @@ pub fn tcp_state(creator: u8, n: u64) -> StateRecord {
 pub fn with_version(mut c: Config, v: MsgVersion) -> Config {
     c.version = v;
     c
+}
+
+/// Node `node` forwards 1000 bytes on state `id`, from where its table has
+/// the state's windows now, as a packet through pf would.
+pub fn send_forward_data(c: &mut Cluster, node: usize, id: &StateId) {
+    let s = c.nodes[node].table.get(id).unwrap().record;
+    let seg = Segment {
+        from_src: true,
+        seq: s.src.seqlo,
+        len: 1000,
+        ack: s.dst.seqlo,
+        win: 65535,
+    };
+    let now = c.now;
+    c.with_node(node, |n| n.tcp_packet(now, id, &seg))
+        .unwrap()
+        .unwrap();
 }
