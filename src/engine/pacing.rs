@@ -6,16 +6,26 @@
 //! speed (FreeBSD's `if_baudrate`, Linux's `/sys/class/net/IF/speed`) the
 //! default is 80% of it, leaving room for ordinary pfsync traffic and the
 //! link's own framing; an explicit pace set by the operator always wins.
+//!
+//! The derived pace never exceeds [`DEFAULT_BULK_RATE_BYTES_PER_SEC`]. A
+//! link's claimed speed says nothing about how fast the receiver can import
+//! states, and a stock receiver has no repair after BUS END: what it drops
+//! is lost until the states change. Virtual interfaces claim arbitrary
+//! speeds (FreeBSD's `vtnet` and `epair` 10 Gb/s, Linux's veth 10 Gb/s);
+//! paced at 80% of vtnet's claim, a stock FreeBSD 15.1 receiver got 8,720
+//! of 10,000 states, and at 100 MB/s all of them (stage 71). Faster links
+//! that want more set the pace explicitly.
 
-/// Pace when the link speed is unknown: 100 MB/s, 80% of a 1 Gb/s link.
+/// Pace when the link speed is unknown, and the most a derived pace gives:
+/// 100 MB/s, 80% of a 1 Gb/s link.
 pub const DEFAULT_BULK_RATE_BYTES_PER_SEC: u64 = 100_000_000;
 
 /// Share of the link the bulk may use, in percent.
 pub const LINK_SHARE_PERCENT: u64 = 80;
 
-/// Bulk pace in bytes per second for a link of `bits_per_sec` (0 = speed
-/// unknown: [`DEFAULT_BULK_RATE_BYTES_PER_SEC`]). Never 0, which would mean
-/// "unpaced".
+/// Bulk pace in bytes per second for a link of `bits_per_sec`: 80% of it,
+/// at most [`DEFAULT_BULK_RATE_BYTES_PER_SEC`], which is also the pace when
+/// the speed is unknown (0). Never 0, which would mean "unpaced".
 pub const fn bulk_rate_for_link(bits_per_sec: u64) -> u64 {
     if bits_per_sec == 0 {
         return DEFAULT_BULK_RATE_BYTES_PER_SEC;
@@ -24,6 +34,8 @@ pub const fn bulk_rate_for_link(bits_per_sec: u64) -> u64 {
         + bits_per_sec / 8 % 100 * LINK_SHARE_PERCENT / 100;
     if rate == 0 {
         1
+    } else if rate > DEFAULT_BULK_RATE_BYTES_PER_SEC {
+        DEFAULT_BULK_RATE_BYTES_PER_SEC
     } else {
         rate
     }
@@ -45,10 +57,22 @@ mod tests {
 
     #[test]
     fn eighty_percent_of_known_links() {
+        assert_eq!(bulk_rate_for_link(10_000_000), 1_000_000);
         assert_eq!(bulk_rate_for_link(100_000_000), 10_000_000);
         assert_eq!(bulk_rate_for_link(1_000_000_000), 100_000_000);
-        assert_eq!(bulk_rate_for_link(10_000_000_000), 1_000_000_000);
-        assert_eq!(bulk_rate_for_link(400_000_000_000), 40_000_000_000);
+    }
+
+    #[test]
+    fn a_claimed_fast_link_does_not_outrun_the_receiver() {
+        // vtnet's and epair's arbitrary 10 Gb/s, and real fast links alike.
+        assert_eq!(
+            bulk_rate_for_link(10_000_000_000),
+            DEFAULT_BULK_RATE_BYTES_PER_SEC
+        );
+        assert_eq!(
+            bulk_rate_for_link(400_000_000_000),
+            DEFAULT_BULK_RATE_BYTES_PER_SEC
+        );
     }
 
     #[test]
@@ -60,8 +84,10 @@ mod tests {
     fn never_unpaced_and_never_overflows() {
         assert_eq!(bulk_rate_for_link(1), 1);
         assert_eq!(bulk_rate_for_link(9), 1);
-        let top = bulk_rate_for_link(u64::MAX);
-        assert!((u64::MAX / 8 / 100 * 79..=u64::MAX / 8).contains(&top));
+        assert_eq!(
+            bulk_rate_for_link(u64::MAX),
+            DEFAULT_BULK_RATE_BYTES_PER_SEC
+        );
     }
 
     #[test]
