@@ -13,6 +13,7 @@
 #include "frames.h"
 
 #include <sys/fcntl.h>
+#include <sys/malloc.h>
 #include <sys/reboot.h>
 #include <sys/wait.h>
 
@@ -509,6 +510,117 @@ test_unload_under_traffic(int bpf)
 	result("unload_under_traffic", ok, "reloaded_fileid=", pfsync_fileid, "", 0);
 }
 
+/*
+ * Bytes of a malloc(9) type in use, as vmstat -m reads them from
+ * kern.malloc_stats (a stream header, then per type its name and one stats
+ * record per possible CPU, MAXCPU of them: 64 KB a type on amd64, hence
+ * the large buffer); -1 if the type is not registered.
+ */
+static long
+malloc_in_use(const char *type)
+{
+	static unsigned char buf[32 << 20];
+	const struct malloc_type_stream_header *sh = (const void *)buf;
+	size_t len = sizeof(buf), off, rec;
+	int e;
+
+	if ((e = rt_sysctl("kern.malloc_stats", buf, &len, NULL, 0)) < 0 ||
+	    len < sizeof(*sh)) {
+		note("kern.malloc_stats: error ", e);
+		return (-1);
+	}
+	rec = sizeof(struct malloc_type_header) +
+	    (size_t)sh->mtsh_maxcpus * sizeof(struct malloc_type_stats);
+	for (off = sizeof(*sh); off + rec <= len; off += rec) {
+		const struct malloc_type_header *th = (const void *)(buf + off);
+		const struct malloc_type_stats *st = (const void *)(th + 1);
+		long bytes = 0;
+
+		if (rt_strcmp(th->mth_name, type) != 0)
+			continue;
+		for (uint32_t cpu = 0; cpu < sh->mtsh_maxcpus; cpu++)
+			bytes += (long)(st[cpu].mts_memalloced - st[cpu].mts_memfreed);
+		return (bytes);
+	}
+	return (-1);
+}
+
+static long
+uma_current(const char *zone_ctlname)
+{
+	char name[64] = "vm.uma.";
+	int cur = -1;
+	size_t len = sizeof(cur);
+
+	rt_strlcpy(name + 7, zone_ctlname, sizeof(name) - 7);
+	rt_strlcpy(name + rt_strlen(name), ".stats.current",
+	    sizeof(name) - rt_strlen(name));
+	return (rt_sysctl(name, &cur, &len, NULL, 0) < 0 ? -1 : cur);
+}
+
+/*
+ * kldload/kldunload with states in pf's table that came through pfsync0:
+ * every round loads the module, configures and raises pfsync0, imports the
+ * same 24 states, and unloads.  Neither our malloc type (read just before
+ * each unload, like vmstat -m) nor pf's state zone (vmstat -z) may grow
+ * from one round to the next, and the kernel may report no leak.
+ */
+#define	STATE_ROUNDS	50
+#define	ROUND_STATES	24
+
+static void
+test_load_unload_with_states(int bpf)
+{
+	long first_bytes = -1, max_bytes = -1, zone_first = -1, zone_last = -1;
+	int ok = 1, round;
+
+	if (kld_unload(pfsync_fileid) != 0)
+		ok = 0;
+	pfsync_fileid = -1;
+	for (round = 1; round <= STATE_ROUNDS && ok; round++) {
+		int id = kld_load(MODULE);
+		long bytes;
+
+		if (id <= 0 || pfsync_configure(sync_if, 128, 0) != 0 ||
+		    if_set_up("pfsync0", 1) != 0) {
+			note("load/configure failed, round ", round);
+			ok = 0;
+			break;
+		}
+		send_inserts(bpf, 60000, ROUND_STATES, 255);
+		rt_sleep_ms(60);
+		bytes = malloc_in_use("pfsync");
+		if (round == 2)
+			first_bytes = bytes;
+		if (bytes > max_bytes)
+			max_bytes = bytes;
+		if (round == 2)
+			zone_first = uma_current("pf_states");
+		zone_last = uma_current("pf_states");
+		if (kld_unload(id) != 0 || if_exists("pfsync0")) {
+			note("unload failed, round ", round);
+			ok = 0;
+		}
+	}
+	/* Round 1 sets up what later rounds reuse; from round 2 on, no growth. */
+	if (first_bytes <= 0 || max_bytes > first_bytes) {
+		note("our malloc type in use at round 2: ", first_bytes);
+		note("  most in any later round: ", max_bytes);
+		ok = 0;
+	}
+	if (zone_first < ROUND_STATES || zone_last != zone_first) {
+		note("pf_states zone at round 2: ", zone_first);
+		note("  at the last round: ", zone_last);
+		ok = 0;
+	}
+	if (msgbuf_has("leaked memory") != 0)
+		ok = 0;
+	result("load_unload_with_states", ok, "rounds=", round - 1,
+	    " malloc_bytes=", first_bytes);
+	note("pf_states zone items ", zone_last);
+	pfsync_fileid = kld_load(MODULE);
+}
+
 void _start(void) __attribute__((noreturn));
 
 void
@@ -548,6 +660,7 @@ _start(void)
 	test_import_1301_route_to(bpf);
 	test_jail_teardown(bpf);
 	test_unload_under_traffic(bpf);
+	test_load_unload_with_states(bpf);
 done:
 	rt_puts("GUEST-DONE passed=");
 	rt_putn(passed);
