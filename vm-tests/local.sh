@@ -7,8 +7,8 @@
 #
 # The boot tree (kernel, loader, stock modules) is the prebuilt
 # freebsd-15.1-amd64-boot.tar.xz from ../shared/freebsd-vm/ beside the
-# checkout, or $PFSYNC_FREEBSD_VM; vm-tests/image/README.md says how it is
-# made.  No network is needed.  Exit: 0 all guest tests passed, 1 a test
+# checkout, or $PFSYNC_FREEBSD_VM; vm-tests/image/README.md says how it and
+# the rest of the image are made.  No network is needed.  Exit: 0 all guest tests passed, 1 a test
 # failed, the kernel panicked, the guest did not finish in time or a tool
 # (QEMU, xorriso, clang-14) is missing, 77 the boot tree is absent.
 set -eu
@@ -25,39 +25,17 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-vmdir=${PFSYNC_FREEBSD_VM:-$top/../shared/freebsd-vm}
-tarball=$vmdir/freebsd-15.1-amd64-boot.tar.xz
-if [ ! -f "$tarball" ]; then
-    echo "no FreeBSD boot tree at $tarball (set PFSYNC_FREEBSD_VM): guest tests skipped"
-    exit 77
-fi
-for tool in qemu-system-x86_64 xorriso clang-14; do
-    command -v "$tool" >/dev/null 2>&1 || {
-        echo "$tool not installed: as root, scripts/install-deps.sh test installs it (make test runs it)" >&2
-        exit 1
-    }
-done
-[ -f "$ko" ] || { echo "$ko missing: run make first" >&2; exit 1; }
-
 work=$top/build/vm
 rm -rf "$work"
-mkdir -p "$work/tree/sbin"
-
-# The guest program: freestanding, static, against the real 15.1 headers.
-hdr=$top/.toolchain/freebsd15
-clang-14 -target x86_64-unknown-freebsd15.1 -O1 -g0 -ffreestanding -fno-builtin \
-    -fno-stack-protector -fno-pic -static -nostdlib -nostdinc -fuse-ld=lld \
-    -Wall -Werror -Wno-unused-function \
-    -isystem "$hdr/x86_64-freebsd-none" -isystem "$hdr/generic-freebsd" \
-    -isystem "$(clang-14 -print-resource-dir)/include" \
-    -o "$work/tree/sbin/init" "$top"/vm-tests/guest/*.c
-
-tar -C "$work/tree" -xJf "$tarball"
-# The stock module stays beside ours for side-by-side runs.
-cp "$work/tree/boot/kernel/pfsync.ko" "$work/tree/boot/kernel/pfsync-stock.ko"
-cp "$ko" "$work/tree/boot/kernel/pfsync.ko"
-xorriso -as mkisofs -R -b boot/cdboot -no-emul-boot -V PFSYNCRS \
-    -o "$work/boot.iso" "$work/tree" >"$work/xorriso.log" 2>&1
+mkdir -p "$work"
+rc=0
+sh "$top/vm-tests/image/guest-tree.sh" "$work/tree" "$ko" "$top"/vm-tests/guest/*.c || rc=$?
+case $rc in
+0) ;;
+77) echo "no FreeBSD boot tree (../shared/freebsd-vm/, or set PFSYNC_FREEBSD_VM): guest tests skipped"; exit 77 ;;
+*) exit 1 ;;
+esac
+sh "$top/vm-tests/image/iso.sh" "$work/tree" "$work/boot.iso"
 
 accel=${PFSYNC_VM_ACCEL:-tcg}
 log=$work/serial.log
